@@ -6,7 +6,9 @@ LDLIBS_PV += -llz4
 APT_DEPS += liblz4-dev
 
 # KVM-selftest style tests: tiny guests on the real /dev/kvm.
-$(B)/tests/test_hv: $(B)/obj/tests/unit/test_hv.o $(B)/obj/tests/unit/test_hv_guest.o $(HV_CORE_OBJS) $(B)/lib/libpvutil.a
+HV_TEST_OBJS := $(addprefix $(B)/obj/tests/unit/, test_hv.o test_hv_iobus.o test_hv_loader.o)
+$(HV_TEST_OBJS): CPPFLAGS_PV += -Ihv -Itests/unit
+$(B)/tests/test_hv: $(HV_TEST_OBJS) $(HV_CORE_OBJS) $(B)/lib/libpvutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS) -llz4
 UNIT_TESTS += $(B)/tests/test_hv

@@ -252,8 +252,13 @@ static int run_once(struct run_state *s)
 
 	r = hv_vm_create(&vm, &vo, &what);
 	if (r < 0) {
+		/* E2BIG/EINVAL: `what` already says what is wrong with the request. */
+		if (r == -E2BIG || r == -EINVAL) {
+			fprintf(stderr, "pvkvm run: %s\n", what);
+			return PV_EXIT_USER;
+		}
 		fprintf(stderr, "pvkvm run: %s: %s\n", what, strerror(-r));
-		return r == -E2BIG || r == -EINVAL ? PV_EXIT_USER : PV_EXIT_HOST;
+		return PV_EXIT_HOST;
 	}
 	vm->console = s->con;
 	if ((r = hv_devices_init(vm, &what)) < 0) {
