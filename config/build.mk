@@ -1,5 +1,5 @@
 # config/: domain XML parser library (libpvcfg), RelaxNG schema, `pvkvm validate`.
-CFG_SRCS := config/cfg_parse.c config/cfg_tree.c config/cfg_check.c config/cfg_image.c \
+CFG_SRCS := config/cfg_parse.c config/cfg_explain.c config/cfg_tree.c config/cfg_check.c config/cfg_image.c \
             config/cfg_write.c config/cfg_util.c
 CFG_OBJS := $(CFG_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/config/cfg_schema_gen.o
 XML2_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
@@ -32,7 +32,7 @@ LDLIBS_PV += $(XML2_LIBS) -luring
 APT_DEPS += libxml2-dev libxml2-utils liburing-dev libclang-rt-14-dev
 
 # Unit tests: run from the top of the tree (examples are read from config/examples).
-$(B)/obj/tests/unit/test_config%.o: CPPFLAGS_PV += -Iconfig $(XML2_CFLAGS)
+$(B)/obj/tests/unit/test_config.o $(B)/obj/tests/unit/test_config_invalid.o: CPPFLAGS_PV += -Iconfig $(XML2_CFLAGS)
 $(B)/tests/test_config: $(B)/obj/tests/unit/test_config.o $(B)/obj/tests/unit/test_config_invalid.o \
                         $(B)/lib/libpvcfg.a $(B)/lib/libpvutil.a
 	@mkdir -p $(dir $@)

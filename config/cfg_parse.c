@@ -20,16 +20,10 @@
 
 struct cfg_parser {
 	xmlRelaxNGPtr schema;
+	struct cfg_explainer *explainer;
 };
 
-/* Context for one document: labels messages and collects them. */
-struct cfg_errctx {
-	struct cfg_diag *diag;
-	const char *name;
-	unsigned int nr_errors;
-};
-
-static void cfg_xml_error(void *data, xmlErrorPtr err)
+void cfg_xml_error(void *data, xmlErrorPtr err)
 {
 	struct cfg_errctx *ec = data;
 	int line = err->line;
@@ -71,6 +65,7 @@ struct cfg_parser *cfg_parser_new(struct cfg_diag *diag)
 		free(p);
 		return NULL;
 	}
+	p->explainer = cfg_explainer_new();
 	return p;
 }
 
@@ -79,6 +74,7 @@ void cfg_parser_free(struct cfg_parser *p)
 	if (!p)
 		return;
 	xmlRelaxNGFree(p->schema);
+	cfg_explainer_free(p->explainer);
 	free(p);
 }
 
@@ -105,8 +101,12 @@ static xmlDocPtr cfg_xml_read(struct cfg_errctx *ec, const void *buf, size_t len
 	return doc;
 }
 
+/* Whole-document validation; on failure the explainer's element-by-element
+ * messages replace libxml2's when it has any. */
 static int cfg_xml_validate(struct cfg_parser *p, struct cfg_errctx *ec, xmlDocPtr doc)
 {
+	struct cfg_diag whole;
+	struct cfg_errctx whole_ec = { .diag = &whole, .name = ec->name };
 	xmlRelaxNGValidCtxtPtr vctxt;
 	int rc;
 
@@ -118,13 +118,17 @@ static int cfg_xml_validate(struct cfg_parser *p, struct cfg_errctx *ec, xmlDocP
 	vctxt = xmlRelaxNGNewValidCtxt(p->schema);
 	if (!vctxt)
 		return -ENOMEM;
-	xmlRelaxNGSetValidStructuredErrors(vctxt, cfg_xml_error, ec);
+	cfg_diag_init(&whole);
+	xmlRelaxNGSetValidStructuredErrors(vctxt, cfg_xml_error, &whole_ec);
 	rc = xmlRelaxNGValidateDoc(vctxt, doc);
 	xmlRelaxNGFreeValidCtxt(vctxt);
 	if (rc == 0)
 		return 0;
-	if (!ec->nr_errors)
+	if (rc > 0 && cfg_explain(p->explainer, doc, ec) == 0)
+		cfg_diag_move(ec->diag, &whole);
+	if (!ec->diag || (!ec->diag->nr && !ec->diag->dropped))
 		cfg_diag_add(ec->diag, "%s:1: does not match the domain schema", ec->name);
+	cfg_diag_free(&whole);
 	return rc < 0 ? -ENOMEM : -EINVAL;
 }
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfg_domain.h"
+#include "cfg_priv.h"
 
 void cfg_diag_init(struct cfg_diag *diag)
 {
@@ -196,4 +196,18 @@ void cfg_domain_free(struct cfg_domain *d)
 	free(d->console.path);
 	free(d->file);
 	free(d);
+}
+
+void cfg_diag_move(struct cfg_diag *dst, struct cfg_diag *src)
+{
+	for (unsigned int i = 0; i < src->nr; i++) {
+		if (dst->nr < CFG_DIAG_MAX)
+			dst->msg[dst->nr++] = src->msg[i];
+		else {
+			free(src->msg[i]);
+			dst->dropped++;
+		}
+	}
+	dst->dropped += src->dropped;
+	cfg_diag_init(src);
 }
