@@ -162,9 +162,16 @@ static char *find_block_device(void)
 		struct stat st;
 
 		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
-		if (e->d_name[0] != '.' && !stat(path, &st) && S_ISBLK(st.st_mode) &&
-		    !access(path, R_OK | W_OK) && strncmp(e->d_name, "loop", 4) && strncmp(e->d_name, "ram", 3))
+		int fd;
+
+		if (e->d_name[0] == '.' || stat(path, &st) || !S_ISBLK(st.st_mode) || access(path, W_OK))
+			continue;
+		/* access() is not enough: a sandbox may still refuse the open. */
+		fd = open(path, O_RDONLY | O_NONBLOCK);
+		if (fd >= 0) {
+			close(fd);
 			found = strdup(path);
+		}
 	}
 	if (dir)
 		closedir(dir);
