@@ -14,7 +14,7 @@ LDLIBS_PV += $(BLK_LDLIBS)
 APT_DEPS += liburing-dev libaio-dev zlib1g-dev qemu-utils fio
 
 # Unit tests.
-$(B)/obj/tests/unit/test_blk%.o $(B)/obj/tests/unit/test_qcow2%.o: CPPFLAGS_PV += -Ibackend/blk
+$(B)/obj/tests/unit/test_blk.o $(B)/obj/tests/unit/test_qcow2.o $(B)/obj/tests/unit/test_blk_crashload.o: CPPFLAGS_PV += -Ibackend/blk
 $(B)/tests/test_blk: $(B)/obj/tests/unit/test_blk.o $(B)/lib/libpvblk.a $(B)/lib/libpvutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS) $(BLK_LDLIBS)
