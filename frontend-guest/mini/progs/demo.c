@@ -59,7 +59,7 @@ static int demo_main(const char *arg)
 {
 	uint64_t ram = 0, t0, t1;
 	unsigned nr_ram = 0;
-	volatile uint64_t spin = 0;
+	uint64_t spin = 0;
 
 	printf("mini: hello from CPL3 (mini-guest demo)\n");
 	printf("mini: command line \"%s\"\n", mini_boot.cmdline);
@@ -87,8 +87,10 @@ static int demo_main(const char *arg)
 	printf("mini: tsc %lu kHz (from %s)\n", (unsigned long)(mini_clock.tsc_hz / 1000),
 	       mini_clock.source);
 	t0 = mini_rdtsc();
-	for (unsigned i = 0; i < 10000000; i++)
+	for (unsigned i = 0; i < 10000000; i++) {
 		spin += i;
+		__asm__ volatile("" : "+r"(spin));   /* keep the loop */
+	}
 	t1 = mini_rdtsc();
 	printf("mini: 1e7 loop iterations in %lu us (CPL3 runs native)\n",
 	       (unsigned long)(mini_cycles_to_ns(t1 - t0) / 1000));
