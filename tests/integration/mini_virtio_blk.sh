@@ -46,7 +46,7 @@ expect() {
 drive="-drive id=d0,file=$img,format=raw,if=none,cache=writeback -device virtio-blk-device,drive=d0"
 
 run write "$drive" "test=blk rw=write bs=64k qd=8 size=8M loops=1 runtime=0 verify=1 seed=77"
-expect test_blk_sequential_write_with_pattern_completes write 1 'verify_errors=0'
+expect test_blk_sequential_write_covers_region_once write 1 'RESULT .* ios=128 .*verify_errors=0'
 run read "$drive" "test=blk rw=read bs=128k qd=4 size=8M loops=1 runtime=0 verify=1 seed=77"
 expect test_blk_sequential_read_back_verifies read 1 'RESULT .*ios=64 .*verify_errors=0'
 run rread "$drive" "test=blk rw=randread bs=4k qd=32 size=8M runtime_ms=500 verify=1 seed=77"

@@ -173,8 +173,10 @@ static bool io_prepare(struct blk_run *r, uint16_t id, struct mini_blk_req *req)
 	} else {
 		if (r->next_seq >= j->size) {
 			r->next_seq = 0;
-			if (j->loops && ++r->passes >= j->loops)
+			if (j->loops && ++r->passes >= j->loops) {
+				r->stopping = true;
 				return false;
+			}
 		}
 		io->off = j->offset + r->next_seq;
 		r->next_seq += j->bs;
