@@ -5,7 +5,7 @@ $(B)/obj/tests/harness/%.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
 $(B)/obj/tests/unit/test_grant.o $(B)/obj/tests/unit/test_evtchn.o \
 $(B)/obj/tests/unit/test_ctl.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
 
-PLAT_TESTS := $(B)/tests/test_grant $(B)/tests/test_evtchn
+PLAT_TESTS := $(B)/tests/test_grant $(B)/tests/test_evtchn $(B)/tests/test_ctl
 $(PLAT_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/harness/harness.o $(HARNESS_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/harness/harness.o \
