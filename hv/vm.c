@@ -287,9 +287,11 @@ static int vm_create_kvm(struct hv_vm *vm, const struct hv_vm_opts *o, const cha
 	if (vm->vm_fd < 0)
 		return vm_fail(err, "KVM_CREATE_VM", errno);
 	vm->pvm = host_is_pvm();
-	if (!o->no_irqchip && (r = vm_setup_irqchip(vm, err)) < 0)
-		return r;
+	/* RAM before the irqchip: with an irqchip in place, adding a memory
+	 * slot costs 6-11 ms here (measured), without it ~0.1 ms. */
 	if ((r = vm_setup_ram(vm, o, err)) < 0)
+		return r;
+	if (!o->no_irqchip && (r = vm_setup_irqchip(vm, err)) < 0)
 		return r;
 	vm_setup_e820(vm);
 	if ((r = vm_get_cpuid(vm, err)) < 0)
