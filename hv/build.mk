@@ -3,6 +3,8 @@ HV_CORE_OBJS := $(addprefix $(B)/obj/hv/, iobus.o vm.o vcpu.o console.o serial.o
 	device.o loader.o load_elf.o load_linux.o rundir.o)
 PVKVM_OBJS += $(B)/obj/hv/main.o $(HV_CORE_OBJS) $(addprefix $(B)/obj/hv/, run_config.o cmd_run.o cmd_guests.o)
 LDLIBS_PV += -llz4
+# `pvkvm run DOMAIN.xml` reads the domain through config/ (libpvcfg).
+$(B)/obj/hv/run_config.o: CPPFLAGS_PV += -Iconfig
 APT_DEPS += liblz4-dev
 
 # KVM-selftest style tests: tiny guests on the real /dev/kvm.

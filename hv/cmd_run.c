@@ -159,10 +159,15 @@ static int run_parse(struct hv_run_opts *o, int argc, char **argv)
 			fprintf(stderr, "pvkvm run: give either --kernel or one domain XML file\n");
 			return -1;
 		}
+		/* The XML gives the guest; --daemonize/--hugepages still apply. */
+		bool daemonize = o->daemonize, huge = o->hugepages;
+
 		if (hv_run_opts_from_xml(o, argv[optind], err, sizeof(err)) < 0) {
 			fprintf(stderr, "pvkvm run: %s\n", err);
 			return -1;
 		}
+		o->daemonize = daemonize;
+		o->hugepages = huge;
 	}
 	if (!o->kernel) {
 		fprintf(stderr, "pvkvm run: no kernel (--kernel IMAGE; try 'pvkvm run --help')\n");

@@ -41,7 +41,9 @@ expect_error test_run_bad_mem_size_fails "not a size" --kernel "$G" --mem lots
 expect_error test_run_bad_smp_fails "not a vCPU count" --kernel "$G" --smp 0
 expect_error test_run_bad_console_fails "unknown console" --kernel "$G" --console tty9
 expect_error test_run_no_kernel_fails "no kernel" --mem 64M
-expect_error test_run_xml_without_parser_fails "domain XML" "$W/guest.xml"
+expect_error test_run_missing_xml_fails "cannot read" "$W/guest.xml"
+printf '<domain type="pvkvm"><name>bad</name><memory unit="MiB">64</memory></domain>\n' >"$W/nokernel.xml"
+expect_error test_run_invalid_xml_fails_one_line "nokernel.xml" "$W/nokernel.xml"
 
 # A PVH guest prints on COM1 and its debug-exit status reaches the shell.
 out=$(timeout 20 "$PVKVM" run --kernel "$G" --append h --mem 32M </dev/null 2>"$W/err"); rc=$?
@@ -51,6 +53,18 @@ else fail test_run_pvh_guest_output_and_status "exit $rc, output '$out', $(cat "
 out=$(timeout 20 "$PVKVM" run --kernel "$G" --append h --mem 4G --smp 2 </dev/null 2>"$W/err"); rc=$?
 if [ $rc -eq 42 ]; then pass test_run_4g_guest_with_ram_above_hole_and_2_vcpus
 else fail test_run_4g_guest_with_ram_above_hole_and_2_vcpus "exit $rc, $(cat "$W/err")"; fi
+
+# The same guest from a domain XML file (config/ parser).
+cat >"$W/guest.xml" <<XML
+<domain type='pvkvm'>
+  <name>xml-guest</name>
+  <memory unit='MiB'>32</memory>
+  <os><kernel>$PWD/$G</kernel><cmdline>h</cmdline></os>
+</domain>
+XML
+out=$(timeout 20 "$PVKVM" run "$W/guest.xml" </dev/null 2>"$W/err"); rc=$?
+if [ $rc -eq 42 ] && [ "$out" = "hello from pvh" ]; then pass test_run_domain_xml_boots_guest
+else fail test_run_domain_xml_boots_guest "exit $rc, output '$out', $(cat "$W/err")"; fi
 
 # Triple fault: reported with registers, distinct status, not hung.
 timeout 20 "$PVKVM" run --kernel "$G" --append t --mem 32M </dev/null >/dev/null 2>"$W/err"; rc=$?
