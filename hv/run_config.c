@@ -15,6 +15,26 @@
 extern char **hv_main_argv;
 extern int hv_main_argc;
 
+void hv_run_opts_free(struct hv_run_opts *o)
+{
+	free(o->kernel);
+	free(o->initrd);
+	free(o->cmdline);
+	free(o->console);
+	o->kernel = o->initrd = o->cmdline = o->console = NULL;
+}
+
+int hv_run_opts_set(char **dst, const char *src)
+{
+	char *v = src ? strdup(src) : NULL;
+
+	if (src && !v)
+		return -ENOMEM;
+	free(*dst);
+	*dst = v;
+	return 0;
+}
+
 int hv_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
@@ -45,21 +65,16 @@ int hv_parse_size(const char *s, uint64_t *out)
 
 static int xml_console(struct hv_run_opts *o, const struct cfg_console *c)
 {
-	char *spec = NULL;
+	char file[4200];
 
 	if (c->type == CFG_CONSOLE_PTY)
-		spec = strdup("pty");
-	else if (c->type == CFG_CONSOLE_FILE && asprintf(&spec, "file:%s", c->path) < 0)
-		spec = NULL;
-	else if (c->type == CFG_CONSOLE_STDIO)
-		spec = strdup("stdio");
-	o->console = spec;
-	return spec ? 0 : -ENOMEM;
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
+		return hv_run_opts_set(&o->console, "pty");
+	if (c->type == CFG_CONSOLE_FILE) {
+		if ((size_t)snprintf(file, sizeof(file), "file:%s", c->path) >= sizeof(file))
+			return -ENAMETOOLONG;
+		return hv_run_opts_set(&o->console, file);
+	}
+	return hv_run_opts_set(&o->console, "stdio");
 }
 
 /* Copies what `pvkvm run` uses out of a checked domain. */
@@ -82,12 +97,9 @@ static int xml_to_opts(struct hv_run_opts *o, const struct cfg_domain *d, char *
 	o->mem_bytes = d->memory_kib << 10;
 	o->nr_vcpus = d->vcpus;
 	o->on_reboot = d->on_reboot == CFG_ACTION_RESTART ? HV_ON_REBOOT_RESTART : HV_ON_REBOOT_DESTROY;
-	o->kernel = strdup(d->os.kernel);
-	o->initrd = dup_or_null(d->os.initrd);
-	o->cmdline = dup_or_null(d->os.cmdline);
-	if (!o->kernel || (d->os.initrd && !o->initrd) || (d->os.cmdline && !o->cmdline) ||
-	    xml_console(o, &d->console) < 0) {
-		snprintf(err, errlen, "out of memory");
+	if (hv_run_opts_set(&o->kernel, d->os.kernel) < 0 || hv_run_opts_set(&o->initrd, d->os.initrd) < 0 ||
+	    hv_run_opts_set(&o->cmdline, d->os.cmdline) < 0 || xml_console(o, &d->console) < 0) {
+		snprintf(err, errlen, "%s: console path too long or out of memory", d->file);
 		return -ENOMEM;
 	}
 	return 0;
