@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -125,6 +126,68 @@ static bool vcpu_handle_exit(struct hv_vcpu *v)
 	}
 }
 
+int hv_vcpu_start(struct hv_vm *vm, unsigned id, const struct kvm_regs *regs, const struct kvm_sregs *sregs)
+{
+	struct hv_vcpu *v;
+	int r = 0;
+
+	if (id >= vm->nr_vcpus)
+		return -EINVAL;
+	v = &vm->vcpus[id];
+	pthread_mutex_lock(&v->start_lock);
+	if (v->started || v->start_pending) {
+		r = -EBUSY;
+		goto out;
+	}
+	if (!v->start_regs)
+		v->start_regs = malloc(sizeof(*v->start_regs));
+	if (!v->start_sregs)
+		v->start_sregs = malloc(sizeof(*v->start_sregs));
+	if (!v->start_regs || !v->start_sregs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*v->start_regs = *regs;
+	*v->start_sregs = *sregs;
+	v->start_pending = true;
+	pthread_cond_signal(&v->start_cond);
+out:
+	pthread_mutex_unlock(&v->start_lock);
+	if (r == 0 && v->thread_started) {
+		/* Out of KVM_RUN (an AP waiting for INIT/SIPI sits inside it). */
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(v->thread, HV_SIG_KICK);
+	}
+	return r;
+}
+
+/* On the vCPU's own thread: load a pending start, or (no irqchip) wait for
+ * one.  Returns false when the VM stops while waiting. */
+static bool vcpu_take_start(struct hv_vcpu *v)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&v->start_lock);
+	while (!v->started && !v->start_pending && !v->vm->irqchip && !hv_vm_stopping(v->vm))
+		pthread_cond_wait(&v->start_cond, &v->start_lock);
+	if (v->start_pending) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		if (ioctl(v->fd, KVM_SET_SREGS, v->start_sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, v->start_regs) < 0 ||
+		    (v->vm->irqchip && ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)) {
+			pv_log_err(TAG, "%s: starting vcpu%u: %s", v->vm->name, v->id, strerror(errno));
+			hv_vm_request_stop(v->vm, HV_EXIT_HOST);
+			ok = false;
+		}
+		v->start_pending = false;
+		v->started = true;
+	}
+	if (hv_vm_stopping(v->vm))
+		ok = false;
+	pthread_mutex_unlock(&v->start_lock);
+	return ok;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -142,9 +205,14 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&kick, HV_SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (!hv_vm_stopping(v->vm)) {
+		if (!vcpu_take_start(v))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A start kick, or a stop (then the loop test ends us). */
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
 				continue;
+			}
 			pv_log_err(TAG, "%s: vcpu%u: KVM_RUN: %s", v->vm->name, v->id, strerror(errno));
 			hv_vm_request_stop(v->vm, HV_EXIT_HOST);
 			break;
@@ -188,6 +256,9 @@ void hv_vm_stop_vcpus(struct hv_vm *vm)
 			continue;
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_mutex_lock(&v->start_lock);
+		pthread_cond_broadcast(&v->start_cond); /* an AP waiting to be started */
+		pthread_mutex_unlock(&v->start_lock);
 		pthread_kill(v->thread, HV_SIG_KICK);
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {

@@ -227,8 +227,12 @@ static int vm_create_vcpus(struct hv_vm *vm, const char **err)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return vm_fail(err, "allocating vCPUs", ENOMEM);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vm->vcpus[i].fd = -1;
+		pthread_mutex_init(&vm->vcpus[i].start_lock, NULL);
+		pthread_cond_init(&vm->vcpus[i].start_cond, NULL);
+	}
+	vm->vcpus[0].started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct hv_vcpu *v = &vm->vcpus[i];
 
@@ -345,6 +349,10 @@ void hv_vm_destroy(struct hv_vm *vm)
 			munmap(vm->vcpus[i].run, (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0));
 		if (vm->vcpus[i].fd >= 0)
 			close(vm->vcpus[i].fd);
+		free(vm->vcpus[i].start_regs);
+		free(vm->vcpus[i].start_sregs);
+		pthread_mutex_destroy(&vm->vcpus[i].start_lock);
+		pthread_cond_destroy(&vm->vcpus[i].start_cond);
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);
