@@ -10,8 +10,12 @@
  *   4. eventfd writes per pair under saturation with event-index suppression
  *      and consumers that poll briefly before sleeping (goal <= 1/64)
  *
- * Each figure is the median of REPS runs.  Usage: bench_ring [scale], scale
- * multiplies the iteration counts (default 1).
+ * The machine may be shared: latency runs are 101 short alternating
+ * floor / ping-pong rounds and the best round estimates the cost (the
+ * median shows the noise); throughput runs are repeated 5 times, best and
+ * median printed.  Rows 2b and 4b are for information (8-byte entries; no
+ * polling before sleeping).  Usage: bench_ring [scale], scale multiplies the
+ * iteration counts (default 1).
  */
 #include <errno.h>
 #include <pthread.h>
