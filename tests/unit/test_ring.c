@@ -328,6 +328,51 @@ static void test_blkif_request_variants_share_the_slot(void)
 	CU_ASSERT(BLKIF_MAX_INDIRECT_SEGMENTS * BLKIF_PAGE_BYTES >= 512u * 1024u);
 }
 
+/* Whatever a hostile peer writes, an accepted count never lets the reader
+ * past the ring: backend: req_cons + n stays within nr_ents of
+ * rsp_prod_pvt; frontend: rsp_cons + n stays within what it published. */
+static void test_random_hostile_indexes_never_open_more_than_the_ring(void)
+{
+	struct tst_pair p;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned accepted = 0, rejected = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint32_t base, cons_off, pushed_off, prod;
+		int n;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+		base = (uint32_t)x;
+		cons_off = (uint32_t)(x >> 32) % (TST_NR + 1);
+		pushed_off = (uint32_t)(x >> 40) % (TST_NR + 1);
+		/* Peer index: near the legal window half the time, anywhere else. */
+		prod = (x >> 63) ? base + (uint32_t)((x >> 48) % (3 * TST_NR)) - TST_NR
+				 : (uint32_t)(x >> 16);
+		pair_init(&p, base);
+		p.b.req_cons = base + cons_off;
+		p.mem.sh.req_prod = prod;
+		n = ring_back_pending_reqs(&p.b);
+		if (n >= 0) {
+			CU_ASSERT((uint32_t)(p.b.req_cons + (uint32_t)n - p.b.rsp_prod_pvt) <= TST_NR);
+			CU_ASSERT_EQUAL((uint32_t)(p.b.req_cons + (uint32_t)n), prod);
+			accepted++;
+		} else {
+			CU_ASSERT_EQUAL(n, RING_ERR_OVERFLOW);
+			rejected++;
+		}
+		p.f.req_pushed = base + pushed_off;
+		p.f.req_prod_pvt = p.f.req_pushed;
+		p.mem.sh.rsp_prod = prod;
+		n = ring_front_pending_rsps(&p.f);
+		if (n >= 0) {
+			CU_ASSERT((uint32_t)n <= pushed_off && p.f.rsp_cons + (uint32_t)n == prod);
+		} else {
+			CU_ASSERT_EQUAL(n, RING_ERR_OVERFLOW);
+		}
+	}
+	CU_ASSERT(accepted > 1000 && rejected > 1000);
+}
+
 /* A 4-page blkif ring (128 entries) through the generated accessors, with
  * indexes crossing 2^32: every entry lands inside the ring's bytes and
  * requests come out in order. */
@@ -423,6 +468,8 @@ int main(void)
 	CU_add_test(s, "test_taken_request_is_private_copy", test_taken_request_is_private_copy);
 	CU_add_test(s, "test_blkif_request_variants_share_the_slot",
 		    test_blkif_request_variants_share_the_slot);
+	CU_add_test(s, "test_random_hostile_indexes_never_open_more_than_the_ring",
+		    test_random_hostile_indexes_never_open_more_than_the_ring);
 	CU_add_test(s, "test_blkif_multi_page_ring_carries_requests_across_wrap",
 		    test_blkif_multi_page_ring_carries_requests_across_wrap);
 	ring_test_add_concurrency(CU_add_suite("ring-concurrency", NULL, NULL));
