@@ -27,3 +27,5 @@ $(B)/tests/test_xs: $(patsubst %,$(B)/obj/tests/unit/%.o,$(XS_TEST_SRCS)) $(B)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS)
 UNIT_TESTS += $(B)/tests/test_xs
+CHECK_SCRIPTS += tests/integration/xs_interop.sh
+APT_DEPS += xenstore-utils
