@@ -2,7 +2,7 @@
 # firmware tables hv/acpi.c and hv/mptable.c that live beside the VMM core.
 HV_DEV_OBJS := $(B)/obj/hv/dev/i8042.o $(B)/obj/hv/dev/testdev.o
 HV_TABLE_OBJS := $(B)/obj/hv/acpi.o $(B)/obj/hv/mptable.o
-PVKVM_OBJS += $(HV_TABLE_OBJS) $(if $(wildcard hv/iobus.c),$(HV_DEV_OBJS))
+PVKVM_OBJS += $(HV_TABLE_OBJS) $(HV_DEV_OBJS) $(B)/obj/hv/dev/vm_glue.o
 APT_DEPS += acpica-tools
 
 $(B)/obj/tests/unit/test_acpi.o: CPPFLAGS_PV += -Ihv

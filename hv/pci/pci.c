@@ -158,20 +158,18 @@ bool hv_pci_bar_addr(struct hv_pci_dev *dev, unsigned bar, uint64_t *addr)
 
 	if (bar >= HV_PCI_NR_BARS || !dev->host)
 		return false;
-	pthread_mutex_lock(&dev->host->map_lock);
+	pthread_rwlock_rdlock(&dev->host->map_lock);
 	if (dev->bar[bar].mapped) {
 		*addr = dev->bar[bar].mapped_addr;
 		mapped = true;
 	}
-	pthread_mutex_unlock(&dev->host->map_lock);
+	pthread_rwlock_unlock(&dev->host->map_lock);
 	return mapped;
 }
 
 /* Every access to a BAR lands here first: MSI-X table/PBA, then the device. */
-static void bar_io(void *opaque, uint64_t offset, void *data, unsigned len, bool is_write)
+static void bar_io(struct hv_pci_bar *b, uint64_t offset, void *data, unsigned len, bool is_write)
 {
-	struct hv_pci_bar *b = opaque;
-
 	if (b->dev->msix && hv_msix_bar_access(b->dev->msix, b->index, offset, data, len, is_write))
 		return;
 	if (b->fn)
@@ -180,20 +178,98 @@ static void bar_io(void *opaque, uint64_t offset, void *data, unsigned len, bool
 		memset(data, 0xff, len);
 }
 
-static struct hv_iobus *bar_bus(struct hv_pci_host *host, const struct hv_pci_bar *b)
+/* An access inside one of the host bridge's windows: find the decoding BAR
+ * (a few dozen at most) under the read lock, so it cannot move meanwhile. */
+static void window_io(struct hv_pci_host *host, bool io, uint64_t addr, void *data,
+		      unsigned len, bool is_write)
 {
-	return b->type == HV_PCI_BAR_IO ? host->cfg.pio : host->cfg.mmio;
+	struct hv_pci_bar *hit = NULL;
+
+	pthread_rwlock_rdlock(&host->map_lock);
+	for (unsigned i = 0; i < host->nr_decoding; i++) {
+		struct hv_pci_bar *b = host->decoding[i];
+
+		if ((b->type == HV_PCI_BAR_IO) == io && addr >= b->mapped_addr &&
+		    addr - b->mapped_addr < b->size) {
+			hit = b;
+			break;
+		}
+	}
+	if (hit)
+		bar_io(hit, addr - hit->mapped_addr, data, len, is_write);
+	else if (!is_write)
+		memset(data, 0xff, len); /* master abort */
+	pthread_rwlock_unlock(&host->map_lock);
 }
 
-/* Brings the iobus in line with the BARs' config space.  map_lock is taken
- * before cfg_lock, so the last sync always applies the newest state. */
+static void window_io_ports(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct hv_pci_host *host = opaque;
+
+	window_io(host, true, host->cfg.io_base + off, data, len, is_write);
+}
+
+static void window_mmio32(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct hv_pci_host *host = opaque;
+
+	window_io(host, false, host->cfg.mmio32_base + off, data, len, is_write);
+}
+
+static void window_mmio64(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct hv_pci_host *host = opaque;
+
+	window_io(host, false, host->cfg.mmio64_base + off, data, len, is_write);
+}
+
+static bool in_window(uint64_t a, uint64_t size, uint64_t base, uint64_t end)
+{
+	return a >= base && a < end && size <= end - a;
+}
+
+/* Whether BAR b may decode at a: inside a window of its kind and clear of
+ * every other decoding BAR (caller holds map_lock for writing). */
+static bool bar_fits(const struct hv_pci_host *host, const struct hv_pci_bar *b, uint64_t a)
+{
+	const struct hv_pci_host_cfg *c = &host->cfg;
+	bool io = b->type == HV_PCI_BAR_IO;
+
+	if (io ? !in_window(a, b->size, c->io_base, c->io_end)
+	       : !in_window(a, b->size, c->mmio32_base, c->mmio32_end) &&
+			 (b->type != HV_PCI_BAR_MMIO64 ||
+			  !in_window(a, b->size, c->mmio64_base, c->mmio64_end)))
+		return false;
+	for (unsigned i = 0; i < host->nr_decoding; i++) {
+		const struct hv_pci_bar *o = host->decoding[i];
+
+		if (o != b && (o->type == HV_PCI_BAR_IO) == io && a < o->mapped_addr + o->size &&
+		    o->mapped_addr < a + b->size)
+			return false;
+	}
+	return true;
+}
+
+static void decoding_remove(struct hv_pci_host *host, struct hv_pci_bar *b)
+{
+	for (unsigned i = 0; i < host->nr_decoding; i++) {
+		if (host->decoding[i] != b)
+			continue;
+		host->decoding[i] = host->decoding[--host->nr_decoding];
+		break;
+	}
+	b->mapped = false;
+}
+
+/* Brings the decode table in line with the BARs' config space.  map_lock is
+ * taken before cfg_lock, so the last sync always applies the newest state. */
 static void bars_sync(struct hv_pci_dev *dev)
 {
 	struct hv_pci_host *host = dev->host;
-	bool want[HV_PCI_NR_BARS];
+	bool want[HV_PCI_NR_BARS], moved[HV_PCI_NR_BARS] = { false };
 	uint64_t addr[HV_PCI_NR_BARS];
 
-	pthread_mutex_lock(&host->map_lock);
+	pthread_rwlock_wrlock(&host->map_lock);
 	pthread_mutex_lock(&host->cfg_lock);
 	for (unsigned i = 0; i < HV_PCI_NR_BARS; i++)
 		want[i] = bar_decode(dev, i, &addr[i]);
@@ -202,35 +278,36 @@ static void bars_sync(struct hv_pci_dev *dev)
 		struct hv_pci_bar *b = &dev->bar[i];
 
 		if (b->mapped && (!want[i] || addr[i] != b->mapped_addr)) {
-			hv_io_unregister(bar_bus(host, b), b->mapped_addr);
-			b->mapped = false;
+			decoding_remove(host, b);
+			moved[i] = true;
 		}
 		if (want[i] && !b->mapped) {
-			int r = hv_io_register(bar_bus(host, b), addr[i], b->size, bar_io, b);
-
-			if (r == 0) {
+			if (bar_fits(host, b, addr[i])) {
 				b->mapped = true;
 				b->mapped_addr = addr[i];
+				host->decoding[host->nr_decoding++] = b;
+				moved[i] = true;
 			} else {
-				pv_log_debug(TAG, "%s: BAR%u at 0x%llx not decoded: %s", dev->name, i,
-					     (unsigned long long)addr[i], strerror(-r));
+				pv_log_debug(TAG, "%s: BAR%u at 0x%llx outside the windows or overlapping",
+					     dev->name, i, (unsigned long long)addr[i]);
 			}
 		}
+		want[i] = b->mapped;
+		addr[i] = b->mapped_addr;
 	}
-	pthread_mutex_unlock(&host->map_lock);
+	pthread_rwlock_unlock(&host->map_lock);
+	for (unsigned i = 0; i < HV_PCI_NR_BARS && dev->bar_moved; i++)
+		if (moved[i])
+			dev->bar_moved(dev, i, want[i], addr[i]);
 }
 
 static void bars_unmap(struct hv_pci_dev *dev)
 {
-	pthread_mutex_lock(&dev->host->map_lock);
-	for (unsigned i = 0; i < HV_PCI_NR_BARS; i++) {
-		struct hv_pci_bar *b = &dev->bar[i];
-
-		if (b->mapped)
-			hv_io_unregister(bar_bus(dev->host, b), b->mapped_addr);
-		b->mapped = false;
-	}
-	pthread_mutex_unlock(&dev->host->map_lock);
+	pthread_rwlock_wrlock(&dev->host->map_lock);
+	for (unsigned i = 0; i < HV_PCI_NR_BARS; i++)
+		if (dev->bar[i].mapped)
+			decoding_remove(dev->host, &dev->bar[i]);
+	pthread_rwlock_unlock(&dev->host->map_lock);
 }
 
 static struct hv_pci_dev *dev_at(struct hv_pci_host *host, unsigned bus, unsigned devfn)
@@ -324,33 +401,64 @@ static void ecam_io(void *opaque, uint64_t offset, void *data, unsigned len, boo
 			  len, is_write);
 }
 
+static bool host_cfg_valid(const struct hv_pci_host_cfg *c)
+{
+	if (!c->pio || !c->mmio || c->io_base >= c->io_end || c->io_end > 0x10000 ||
+	    c->mmio32_base >= c->mmio32_end || c->mmio32_end > (1ull << 32) ||
+	    c->mmio64_base > c->mmio64_end)
+		return false;
+	if (c->ecam_base && ((c->ecam_base & (ECAM_BUS0_SIZE - 1)) ||
+			     (c->ecam_base < c->mmio32_end && c->ecam_base + ECAM_BUS0_SIZE > c->mmio32_base) ||
+			     (c->ecam_base < c->mmio64_end && c->ecam_base + ECAM_BUS0_SIZE > c->mmio64_base)))
+		return false;
+	return true;
+}
+
+/* Claims base..end on bus for the host bridge; records success in *flag. */
+static int host_claim(struct hv_iobus *bus, uint64_t base, uint64_t end, hv_io_fn fn,
+		      struct hv_pci_host *host, bool *flag)
+{
+	int r = hv_io_register(bus, base, end - base, fn, host);
+
+	if (r < 0)
+		pv_log_err(TAG, "cannot claim 0x%llx-0x%llx for the PCI host bridge: %s",
+			   (unsigned long long)base, (unsigned long long)end - 1, strerror(-r));
+	*flag = r == 0;
+	return r;
+}
+
 int hv_pci_host_init(struct hv_pci_host *host, const struct hv_pci_host_cfg *cfg)
 {
+	const struct hv_pci_host_cfg *c = cfg;
 	int r;
 
 	memset(host, 0, sizeof(*host));
-	if (!cfg->pio || !cfg->mmio || cfg->io_base >= cfg->io_end || cfg->io_end > 0x10000 ||
-	    cfg->mmio32_base >= cfg->mmio32_end || cfg->mmio32_end > (1ull << 32))
+	if (!host_cfg_valid(cfg))
 		return -EINVAL;
 	host->cfg = *cfg;
 	host->io_next = cfg->io_base;
 	host->mmio32_next = cfg->mmio32_base;
 	host->mmio64_next = cfg->mmio64_base;
 	pthread_mutex_init(&host->cfg_lock, NULL);
-	pthread_mutex_init(&host->map_lock, NULL);
+	pthread_rwlock_init(&host->map_lock, NULL);
+	host->locks_ready = true;
 	r = hv_msi_router_new(cfg->vm_fd, cfg->kvm_irqchip_routes, &host->router);
+	if (r == 0)
+		r = host_claim(c->pio, 0xcf8, 0xd00, conf1_io, host, &host->conf1_registered);
+	if (r == 0)
+		r = host_claim(c->pio, c->io_base, c->io_end, window_io_ports, host,
+			       &host->io_registered);
+	if (r == 0)
+		r = host_claim(c->mmio, c->mmio32_base, c->mmio32_end, window_mmio32, host,
+			       &host->mmio32_registered);
+	if (r == 0 && c->mmio64_end > c->mmio64_base)
+		r = host_claim(c->mmio, c->mmio64_base, c->mmio64_end, window_mmio64, host,
+			       &host->mmio64_registered);
+	if (r == 0 && c->ecam_base)
+		r = host_claim(c->mmio, c->ecam_base, c->ecam_base + ECAM_BUS0_SIZE, ecam_io, host,
+			       &host->ecam_registered);
 	if (r < 0)
 		goto fail;
-	r = hv_io_register(cfg->pio, 0xcf8, 8, conf1_io, host);
-	if (r < 0)
-		goto fail;
-	host->pio_registered = true;
-	if (cfg->ecam_base) {
-		r = hv_io_register(cfg->mmio, cfg->ecam_base, ECAM_BUS0_SIZE, ecam_io, host);
-		if (r < 0)
-			goto fail;
-		host->ecam_registered = true;
-	}
 	hv_pci_dev_init(&host->bridge, "host-bridge", HV_PCI_HOST_VENDOR, HV_PCI_HOST_DEVICE,
 			0x060000, 2);
 	host->bridge.host = host;
@@ -364,6 +472,8 @@ fail:
 
 void hv_pci_host_destroy(struct hv_pci_host *host)
 {
+	const struct hv_pci_host_cfg *c = &host->cfg;
+
 	for (unsigned s = 1; s < HV_PCI_MAX_SLOTS; s++) {
 		struct hv_pci_dev *dev = host->slots[s];
 
@@ -376,17 +486,24 @@ void hv_pci_host_destroy(struct hv_pci_host *host)
 			dev->free(dev);
 	}
 	if (host->ecam_registered)
-		hv_io_unregister(host->cfg.mmio, host->cfg.ecam_base);
-	if (host->pio_registered)
-		hv_io_unregister(host->cfg.pio, 0xcf8);
-	host->ecam_registered = host->pio_registered = false;
+		hv_io_unregister(c->mmio, c->ecam_base);
+	if (host->mmio64_registered)
+		hv_io_unregister(c->mmio, c->mmio64_base);
+	if (host->mmio32_registered)
+		hv_io_unregister(c->mmio, c->mmio32_base);
+	if (host->io_registered)
+		hv_io_unregister(c->pio, c->io_base);
+	if (host->conf1_registered)
+		hv_io_unregister(c->pio, 0xcf8);
+	host->ecam_registered = host->mmio64_registered = host->mmio32_registered = false;
+	host->io_registered = host->conf1_registered = false;
 	hv_msi_router_free(host->router);
 	host->router = NULL;
-	if (host->cfg.pio) {
+	if (host->locks_ready) {
 		pthread_mutex_destroy(&host->cfg_lock);
-		pthread_mutex_destroy(&host->map_lock);
+		pthread_rwlock_destroy(&host->map_lock);
+		host->locks_ready = false;
 	}
-	host->cfg.pio = NULL;
 }
 
 /* Places BAR b in [*next, end) at its natural alignment, as firmware would. */

@@ -9,11 +9,16 @@
  * buses, the VM fd, a memory translation callback); see README.md for the
  * calls the VMM makes at VM creation.
  *
- * Locking: cfg_lock guards config space and the 0xcf8 latch; map_lock
- * serialises iobus (un)registration and is taken after cfg_lock is dropped,
- * so a BAR handler running under the iobus read lock never waits on a thread
- * that waits for the iobus write lock.  Each device's MSI-X state has its own
- * lock (msix.c). */
+ * The host bridge claims its windows (I/O, 32-bit and 64-bit MMIO, ECAM)
+ * on the iobus once, at init, and routes accesses inside them to the BAR that
+ * decodes the address: a BAR move changes only the host's own table.  The
+ * iobus runs handlers under its read lock, so re-registering a range from a
+ * config write (itself a handler on the same bus) would deadlock; and like a
+ * real host bridge, a BAR programmed outside the windows decodes nothing.
+ *
+ * Locking: cfg_lock guards config space and the 0xcf8 latch; map_lock (a
+ * rwlock) guards the decode table: window accesses read it, BAR moves write
+ * it, taken before cfg_lock.  Each device's MSI-X state has its own lock. */
 #ifndef HV_PCI_H
 #define HV_PCI_H
 
@@ -72,7 +77,7 @@ struct hv_pci_bar {
 	void *opaque;
 	struct hv_pci_dev *dev;
 	unsigned index;
-	/* Where the range is registered now (under map_lock). */
+	/* Where the BAR decodes now (under map_lock). */
 	bool mapped;
 	uint64_t mapped_addr;
 };
@@ -87,6 +92,9 @@ struct hv_pci_dev {
 	uint8_t cap_next;     /* config offset where the next capability goes */
 	uint8_t cap_last_ptr; /* config offset of the last "next" pointer */
 	struct hv_msix *msix; /* NULL without MSI-X */
+	/* Called (without PCI locks) after BAR bar started or stopped decoding
+	 * or moved, e.g. to move KVM ioeventfds along with it; may be NULL. */
+	void (*bar_moved)(struct hv_pci_dev *dev, unsigned bar, bool mapped, uint64_t addr);
 	/* Called (without cfg_lock) after the guest wrote config space; may be NULL. */
 	void (*cfg_written)(struct hv_pci_dev *dev, unsigned offset, unsigned len);
 	/* Frees the device; called by hv_pci_host_destroy(). */
@@ -98,7 +106,8 @@ struct hv_pci_host_cfg {
 	struct hv_iobus *mmio;
 	int vm_fd;                /* -1: no KVM (tests); MSIs then need msi_signal */
 	bool kvm_irqchip_routes;  /* in-kernel PIC+IOAPIC: keep GSIs 0-23 in routing */
-	/* Windows BARs are placed in at hv_pci_host_add() ("firmware" assignment). */
+	/* The host bridge's windows: BARs decode only inside them, and
+	 * hv_pci_host_add() assigns addresses from them as firmware would. */
 	uint32_t io_base, io_end;          /* e.g. 0x1000 .. 0x10000 */
 	uint64_t mmio32_base, mmio32_end;  /* below 4 GiB, in the PCI hole */
 	uint64_t mmio64_base, mmio64_end;  /* 0/0: 64-bit BARs go below 4 GiB */
@@ -116,17 +125,23 @@ struct hv_msi_router;
 struct hv_pci_host {
 	struct hv_pci_host_cfg cfg;
 	pthread_mutex_t cfg_lock;
-	pthread_mutex_t map_lock;
+	pthread_rwlock_t map_lock;
 	uint32_t cf8; /* config address latch */
 	struct hv_pci_dev *slots[HV_PCI_MAX_SLOTS];
 	struct hv_pci_dev bridge; /* slot 0 */
 	uint64_t io_next, mmio32_next, mmio64_next;
 	struct hv_msi_router *router;
-	bool pio_registered, ecam_registered;
+	/* BARs that decode now (under map_lock). */
+	struct hv_pci_bar *decoding[HV_PCI_MAX_SLOTS * HV_PCI_NR_BARS];
+	unsigned nr_decoding;
+	bool locks_ready;
+	bool conf1_registered, ecam_registered, io_registered, mmio32_registered,
+		mmio64_registered;
 };
 
-/* Host bridge lifetime.  init registers 0xcf8-0xcff (and ECAM) and puts the
- * host bridge at slot 0; destroy unregisters everything and frees devices. */
+/* Host bridge lifetime.  init registers 0xcf8-0xcff, the windows and ECAM
+ * (which must lie outside the MMIO windows) and puts the host bridge at slot
+ * 0; destroy unregisters everything and frees the devices. */
 int hv_pci_host_init(struct hv_pci_host *host, const struct hv_pci_host_cfg *cfg);
 void hv_pci_host_destroy(struct hv_pci_host *host);
 /* Adds dev at slot (or the first free one for slot < 0), assigns BAR

@@ -19,95 +19,6 @@
 #include "pci/msi_route.h"
 #include "pci/pci.h"
 
-#ifndef HAVE_HV_IOBUS
-/* Local stand-in for hv/iobus.c until the VMM core lands; same contract.
- * Dispatch drops the lock before calling the handler, which the PCI host
- * needs: a config write through 0xcfc may move an I/O BAR on the same bus. */
-int hv_iobus_init(struct hv_iobus *bus)
-{
-	memset(bus, 0, sizeof(*bus));
-	return -pthread_rwlock_init(&bus->lock, NULL);
-}
-
-void hv_iobus_destroy(struct hv_iobus *bus)
-{
-	free(bus->ranges);
-	pthread_rwlock_destroy(&bus->lock);
-}
-
-int hv_io_register(struct hv_iobus *bus, uint64_t base, uint64_t len, hv_io_fn fn, void *opaque)
-{
-	unsigned i;
-	int r = 0;
-
-	if (len == 0 || base + len < base)
-		return -EINVAL;
-	pthread_rwlock_wrlock(&bus->lock);
-	for (i = 0; i < bus->nr && bus->ranges[i].base < base; i++)
-		;
-	if ((i > 0 && bus->ranges[i - 1].base + bus->ranges[i - 1].len > base) ||
-	    (i < bus->nr && base + len > bus->ranges[i].base)) {
-		r = -EEXIST;
-		goto out;
-	}
-	if (bus->nr == bus->cap) {
-		unsigned cap = bus->cap ? 2 * bus->cap : 16;
-		struct hv_io_range *n = realloc(bus->ranges, cap * sizeof(*n));
-
-		if (!n) {
-			r = -ENOMEM;
-			goto out;
-		}
-		bus->ranges = n;
-		bus->cap = cap;
-	}
-	memmove(&bus->ranges[i + 1], &bus->ranges[i], (bus->nr - i) * sizeof(bus->ranges[0]));
-	bus->ranges[i] = (struct hv_io_range){ base, len, fn, opaque };
-	bus->nr++;
-out:
-	pthread_rwlock_unlock(&bus->lock);
-	return r;
-}
-
-int hv_io_unregister(struct hv_iobus *bus, uint64_t base)
-{
-	int r = -ENOENT;
-
-	pthread_rwlock_wrlock(&bus->lock);
-	for (unsigned i = 0; i < bus->nr; i++) {
-		if (bus->ranges[i].base != base)
-			continue;
-		memmove(&bus->ranges[i], &bus->ranges[i + 1],
-			(bus->nr - i - 1) * sizeof(bus->ranges[0]));
-		bus->nr--;
-		r = 0;
-		break;
-	}
-	pthread_rwlock_unlock(&bus->lock);
-	return r;
-}
-
-bool hv_io_dispatch(struct hv_iobus *bus, uint64_t addr, void *data, unsigned len, bool is_write)
-{
-	struct hv_io_range hit = { 0 };
-	bool found = false;
-
-	if (!is_write)
-		memset(data, 0xff, len);
-	pthread_rwlock_rdlock(&bus->lock);
-	for (unsigned i = 0; i < bus->nr; i++) {
-		if (addr >= bus->ranges[i].base && addr - bus->ranges[i].base < bus->ranges[i].len) {
-			hit = bus->ranges[i];
-			found = true;
-			break;
-		}
-	}
-	pthread_rwlock_unlock(&bus->lock);
-	if (found)
-		hit.fn(hit.opaque, addr - hit.base, data, len, is_write);
-	return found;
-}
-#endif
 
 /* --- fixture --------------------------------------------------------------- */
 
@@ -390,14 +301,22 @@ static void test_bar_reprogramming_moves_mmio_range(void)
 	old = bar_addr(1, 0);
 	cfg_write(1, 0x10, 0xd0000000u, 4);
 	CU_ASSERT_EQUAL(bar_addr(1, 0), 0xd0000000u);
-	CU_ASSERT_FALSE(hv_io_dispatch(&mmio, old, &v, 4, false));
+	/* The old address is inside the bridge's window but nothing decodes it. */
+	CU_ASSERT(hv_io_dispatch(&mmio, old, &v, 4, false));
+	CU_ASSERT_EQUAL(v, 0xffffffffu);
 	CU_ASSERT_EQUAL(io_read(&mmio, 0xd0000000u, 4), HV_TESTDEV_MAGIC);
 	CU_ASSERT(hv_pci_bar_addr(tdev, 0, &hit) && hit == 0xd0000000u);
 	/* The 64-bit BAR moves when either half changes. */
-	cfg_write(1, 0x1c, 0x90, 4);
+	cfg_write(1, 0x18, 0x10000000, 4);
 	now = bar_addr(1, 2);
-	CU_ASSERT_EQUAL(now >> 32, 0x90);
+	CU_ASSERT_EQUAL(now, MMIO64_BASE + 0x10000000);
 	CU_ASSERT(hv_pci_bar_addr(tdev, 2, &hit) && hit == now);
+	/* High half 0: 0x10000000 is RAM, outside every window: no decode... */
+	cfg_write(1, 0x1c, 0, 4);
+	CU_ASSERT_FALSE(hv_pci_bar_addr(tdev, 2, &hit));
+	/* ...until the low half points into the 32-bit window. */
+	cfg_write(1, 0x18, 0xd0100000u, 4);
+	CU_ASSERT(hv_pci_bar_addr(tdev, 2, &hit) && hit == 0xd0100000u);
 	teardown();
 }
 
@@ -423,25 +342,36 @@ static void test_command_decode_bits_map_and_unmap_bars(void)
 	setup();
 	a = bar_addr(1, 0);
 	cfg_write(1, HV_PCI_COMMAND, HV_PCI_CMD_IO, 2);
-	CU_ASSERT_FALSE(hv_io_dispatch(&mmio, a, &v, 4, false));
+	CU_ASSERT_FALSE(hv_pci_bar_addr(tdev, 0, &(uint64_t){ 0 }));
+	CU_ASSERT_EQUAL(io_read(&mmio, a, 4), 0xffffffffu);
 	CU_ASSERT_EQUAL(io_read(&pio, bar_addr(1, 1) + 4, 4), HV_TESTDEV_MAGIC);
 	cfg_write(1, HV_PCI_COMMAND, HV_PCI_CMD_MEM, 2);
-	CU_ASSERT_FALSE(hv_io_dispatch(&pio, bar_addr(1, 1), &v, 4, false));
+	v = io_read(&pio, bar_addr(1, 1) + 4, 4);
+	CU_ASSERT_EQUAL(v, 0xffffffffu);
 	CU_ASSERT_EQUAL(io_read(&mmio, a, 4), HV_TESTDEV_MAGIC);
 	teardown();
 }
 
-static void test_bar_over_another_range_stays_unmapped(void)
+static void test_bar_outside_windows_or_overlapping_does_not_decode(void)
 {
-	uint64_t a;
+	struct hv_pci_dev *second;
+	uint64_t a, a1;
 
 	setup();
-	/* Onto the ECAM window: the bus refuses, the BAR does not decode. */
+	/* Onto the ECAM window, outside the MMIO window: no decode. */
 	cfg_write(1, 0x10, (uint32_t)ECAM_BASE, 4);
 	CU_ASSERT_FALSE(hv_pci_bar_addr(tdev, 0, &a));
 	CU_ASSERT_EQUAL(io_read(&mmio, ECAM_BASE, 2), HV_PCI_HOST_VENDOR);
 	cfg_write(1, 0x10, 0xd0000000u, 4);
 	CU_ASSERT(hv_pci_bar_addr(tdev, 0, &a) && a == 0xd0000000u);
+	/* Onto another device's BAR: the first one keeps it. */
+	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &second) == 0);
+	CU_ASSERT_FATAL(hv_pci_bar_addr(second, 0, &a1));
+	cfg_write((unsigned)second->slot, 0x10, 0xd0000000u, 4);
+	CU_ASSERT_FALSE(hv_pci_bar_addr(second, 0, &a1));
+	io_write(&mmio, 0xd0000000u + HV_TESTDEV_REG_SCRATCH, 77, 4);
+	CU_ASSERT_EQUAL(((struct hv_testdev *)tdev)->scratch, 77);
+	CU_ASSERT_EQUAL(((struct hv_testdev *)second)->scratch, 0);
 	teardown();
 }
 
@@ -783,7 +713,7 @@ int main(void)
 		T(test_bar_reprogramming_moves_mmio_range),
 		T(test_io_bar_moves_through_cfc_on_same_bus),
 		T(test_command_decode_bits_map_and_unmap_bars),
-		T(test_bar_over_another_range_stays_unmapped),
+		T(test_bar_outside_windows_or_overlapping_does_not_decode),
 		T(test_capability_walk_finds_msix),
 		T(test_cap_add_chains_and_runs_out_of_space),
 		T(test_msix_table_write_delivers_unmasked_vector),
