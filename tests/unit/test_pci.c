@@ -11,9 +11,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "dev/i8042.h"
+#include "loader.h"
+#include "serial.h"
+#include "vm.h"
 #include "dev/testdev.h"
 #include "iobus.h"
 #include "pci/msi_route.h"
@@ -88,6 +92,13 @@ static uint32_t io_read(struct hv_iobus *bus, uint64_t addr, unsigned len)
 static void io_write(struct hv_iobus *bus, uint64_t addr, uint32_t v, unsigned len)
 {
 	hv_io_dispatch(bus, addr, &v, len, true);
+}
+
+static uint64_t bar_addr_of(struct hv_pci_dev *dev, unsigned bar)
+{
+	uint64_t a = 0;
+
+	return hv_pci_bar_addr(dev, bar, &a) ? a : 0;
 }
 
 static uint32_t cf8(unsigned slot, unsigned off)
@@ -636,6 +647,73 @@ static void test_msix_irqfd_without_vm_is_enodev(void)
 	teardown();
 }
 
+/* --- a real vCPU drives the bridge (KVM-selftest style) ----------------------- */
+
+static void *guest_watchdog(void *arg)
+{
+	struct hv_vm *vm = arg;
+
+	for (int i = 0; i < 200 && !hv_vm_stopping(vm); i++)
+		usleep(50000);
+	if (!hv_vm_stopping(vm))
+		hv_vm_request_stop(vm, 0x7777);
+	return NULL;
+}
+
+/* 32-bit guest code at the PVH entry: reads slot 1's IDs through 0xcf8/0xcfc,
+ * moves BAR0 to 0xd0000000 and BAR1 to port 0xd000 through 0xcfc, then
+ * stores the IDs into the MMIO scratch register, the I/O BAR's ID into the
+ * I/O scratch register, and exits with the MMIO ID's low byte. */
+static const uint8_t pci_guest[] = {
+	0xb8, 0x00, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = slot 1, reg 0 */
+	0x66, 0xba, 0xfc, 0x0c, 0xed, 0x89, 0xc3,                   /* ebx = IDs */
+	0xb8, 0x10, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = BAR0 */
+	0x66, 0xba, 0xfc, 0x0c, 0xb8, 0x00, 0x00, 0x00, 0xd0, 0xef, /* BAR0 = 0xd0000000 */
+	0xb8, 0x14, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = BAR1 */
+	0x66, 0xba, 0xfc, 0x0c, 0xb8, 0x00, 0xd0, 0x00, 0x00, 0xef, /* BAR1 = 0xd000 */
+	0x66, 0xba, 0x04, 0xd0, 0xed,                               /* in eax, 0xd004 */
+	0x66, 0xba, 0x00, 0xd0, 0xef,                               /* out 0xd000, eax */
+	0x89, 0x1d, 0x04, 0x00, 0x00, 0xd0,                         /* [0xd0000004] = ebx */
+	0xa1, 0x00, 0x00, 0x00, 0xd0,                               /* eax = [0xd0000000] */
+	0xe7, 0xf4,                                                 /* debug exit */
+};
+
+static void test_guest_probes_and_moves_bars_through_cf8(void)
+{
+	struct hv_vm_opts o = { .name = "pci", .mem_bytes = 8u << 20, .nr_vcpus = 1,
+				.no_irqchip = true };
+	struct hv_pci_host_cfg c;
+	struct hv_testdev *t;
+	struct hv_vm *vm;
+	const char *err;
+	pthread_t wd;
+
+	if (hv_vm_create(&vm, &o, &err) < 0) {
+		fprintf(stderr, "note: no KVM VM here (%s); guest test skipped\n", err);
+		return;
+	}
+	memcpy(hv_vm_gpa_to_hva(vm, 0x100000, sizeof(pci_guest)), pci_guest, sizeof(pci_guest));
+	hv_boot_regs_pvh(vm, 0x100000, 0);
+	c = host_cfg(-1);
+	c.pio = &vm->pio;
+	c.mmio = &vm->mmio;
+	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
+	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
+	CU_ASSERT_FATAL(hv_debug_exit_init(vm) == 0);
+	pthread_create(&wd, NULL, guest_watchdog, vm);
+	hv_vm_run(vm);
+	pthread_join(wd, NULL);
+	t = (struct hv_testdev *)tdev;
+	CU_ASSERT_EQUAL(vm->exit_status, HV_TESTDEV_MAGIC & 0xff);
+	CU_ASSERT_EQUAL(t->scratch, (uint32_t)HV_TESTDEV_DEVICE << 16 | HV_TESTDEV_VENDOR);
+	CU_ASSERT_EQUAL(t->io_scratch, HV_TESTDEV_MAGIC);
+	CU_ASSERT_EQUAL(bar_addr_of(tdev, 0), 0xd0000000u);
+	CU_ASSERT_EQUAL(bar_addr_of(tdev, 1), 0xd000u);
+	hv_vm_stop_vcpus(vm);
+	hv_pci_host_destroy(&host);
+	hv_vm_destroy(vm);
+}
+
 /* --- i8042 ------------------------------------------------------------------ */
 
 static void count_reset(void *opaque)
@@ -725,6 +803,7 @@ int main(void)
 		T(test_slots_fill_up_and_bar_validation),
 		T(test_msix_irqfd_without_vm_is_enodev),
 		T(test_msix_irqfd_gets_gsi_route_in_kvm),
+		T(test_guest_probes_and_moves_bars_through_cf8),
 		T(test_i8042_fe_command_requests_reset),
 		T(test_i8042_probe_answers_and_ports_are_benign),
 #undef T
