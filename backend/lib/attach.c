@@ -129,6 +129,33 @@ int pvback_ctl_process(struct pvback_dom *d)
 	return err;
 }
 
+/* The VMM pushes shared info and then the grant frames right after
+ * ATTACH_OK.  Wait for both: a non-blocking drain here raced with the VMM's
+ * thread and left a freshly attached backend without its grant frames. */
+static int attach_take_initial_pushes(struct pvback_dom *d)
+{
+	unsigned char buf[PV_CTL_MAX_MSG];
+	struct pv_ctl_hdr h;
+	int fds[PV_CTL_MAX_FDS], err;
+	unsigned nfds;
+
+	for (int i = 0; i < 2; i++) {
+		struct pollfd p = { .fd = d->sock, .events = POLLIN };
+
+		if (poll(&p, 1, PVBACK_REPLY_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		err = pv_ctl_recv(d->sock, &h, buf, sizeof(buf), fds, PV_CTL_MAX_FDS, &nfds);
+		if (err < 0)
+			return err;
+		pthread_mutex_lock(&d->lock);
+		err = take_push(d, &h, buf, fds, nfds) ? 0 : -EPROTO;
+		pthread_mutex_unlock(&d->lock);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int ctl_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -208,8 +235,11 @@ int pvback_attach(struct pvback_dom **out, const char *ctl_path, const char *dev
 		free(d);
 		return err;
 	}
-	/* The VMM pushes shared info and grant frames right after ATTACH_OK. */
-	pvback_ctl_process(d);
+	err = attach_take_initial_pushes(d);
+	if (err) {
+		pvback_detach(d);
+		return err;
+	}
 	*out = d;
 	return 0;
 }
