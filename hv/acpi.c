@@ -12,7 +12,8 @@
 #define CREATOR_ID "PVKV"
 #define HDR_LEN 36
 #define FADT_LEN 276
-#define AML_MAX 512
+#define AML_MAX 2048
+#define AML_DEPTH 6
 
 struct acpi_buf {
 	uint8_t *p;
@@ -81,7 +82,7 @@ static void table_finish(struct acpi_buf *b, size_t off, const char *sig, uint32
 struct aml {
 	uint8_t b[AML_MAX];
 	size_t n;
-	size_t open[4]; /* positions of unfinished PkgLengths */
+	size_t open[AML_DEPTH]; /* positions of unfinished PkgLengths */
 	unsigned depth;
 	bool overflow;
 };
@@ -129,7 +130,7 @@ static void aml_int(struct aml *a, uint64_t v)
 /* Opens a PkgLength; aml_pkg_end() encodes it once the contents are known. */
 static void aml_pkg_begin(struct aml *a)
 {
-	if (a->depth == 4) {
+	if (a->depth == AML_DEPTH) {
 		a->overflow = true;
 		return;
 	}
@@ -225,6 +226,27 @@ static void aml_pci_crs(struct aml *a, const struct hv_acpi_cfg *c)
 	aml_pkg_end(a);
 }
 
+/* _PRT: INTA of each slot to its GSI (no link devices: source = 0). */
+static void aml_pci_prt(struct aml *a, const struct hv_acpi_cfg *c)
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, "_PRT", 4);
+	aml_byte(a, 0x12); /* PackageOp */
+	aml_pkg_begin(a);
+	aml_byte(a, 31);   /* slots 1..31 */
+	for (unsigned slot = 1; slot < 32; slot++) {
+		aml_byte(a, 0x12);
+		aml_pkg_begin(a);
+		aml_byte(a, 4);
+		aml_int(a, (uint64_t)slot << 16 | 0xffff); /* any function of slot */
+		aml_int(a, 0);                             /* pin INTA */
+		aml_int(a, 0);                             /* source: a GSI */
+		aml_int(a, c->pci_intx_gsi_base + slot % 4);
+		aml_pkg_end(a);
+	}
+	aml_pkg_end(a);
+}
+
 static void aml_pci_root(struct aml *a, const struct hv_acpi_cfg *c)
 {
 	aml_byte(a, 0x10); /* ScopeOp */
@@ -241,6 +263,8 @@ static void aml_pci_root(struct aml *a, const struct hv_acpi_cfg *c)
 	aml_name_int(a, "_SEG", 0);
 	aml_name_int(a, "_BBN", 0);
 	aml_pci_crs(a, c);
+	if (c->pci_intx_gsi_base && !c->no_ioapic)
+		aml_pci_prt(a, c);
 	aml_pkg_end(a);
 	aml_pkg_end(a);
 }

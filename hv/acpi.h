@@ -29,6 +29,8 @@ struct hv_acpi_cfg {
 	uint64_t pci_mmio32_base, pci_mmio32_end;
 	uint64_t pci_mmio64_base, pci_mmio64_end; /* 0/0: none */
 	uint64_t ecam_base;                       /* 0: no MCFG (bus 0 only) */
+	/* INTA of slot s (1..31) -> GSI base + s % 4, in the root's _PRT; 0: no _PRT. */
+	uint8_t pci_intx_gsi_base;
 };
 
 /* Builds the tables into dst (len bytes, which the guest sees at gpa,

@@ -28,15 +28,18 @@ static uint8_t sum(const uint8_t *p, size_t len)
 	return s;
 }
 
-/* Entries after the processors: 2 buses, the IOAPIC, 15 ISA IRQs, 2 LINTs. */
-static unsigned nr_fixed_entries(void)
+#define NR_PCI_SLOTS 31 /* slot 0 is the host bridge */
+
+/* Entries after the processors: 2 buses, the IOAPIC, 15 ISA IRQs, the PCI
+ * slots' INTA, 2 LINTs. */
+static unsigned nr_other_entries(const struct hv_mptable_cfg *cfg)
 {
-	return 2 + 1 + (NR_ISA_IRQS - 1) + 2;
+	return 2 + 1 + (NR_ISA_IRQS - 1) + (cfg->pci_intx_gsi_base ? NR_PCI_SLOTS : 0) + 2;
 }
 
-size_t hv_mptable_size(unsigned nr_cpus)
+size_t hv_mptable_size(const struct hv_mptable_cfg *cfg)
 {
-	return FPS_LEN + HDR_LEN + (size_t)nr_cpus * CPU_LEN + nr_fixed_entries() * ENTRY_LEN;
+	return FPS_LEN + HDR_LEN + (size_t)cfg->nr_cpus * CPU_LEN + nr_other_entries(cfg) * ENTRY_LEN;
 }
 
 static uint8_t *entry_irq(uint8_t *e, uint8_t type, uint8_t irqtype, uint8_t bus, uint8_t irq,
@@ -44,7 +47,7 @@ static uint8_t *entry_irq(uint8_t *e, uint8_t type, uint8_t irqtype, uint8_t bus
 {
 	e[0] = type; /* 3: I/O interrupt, 4: local interrupt */
 	e[1] = irqtype;
-	put(e, 2, 0, 2); /* polarity/trigger conform to the bus */
+	put(e, 2, bus == BUS_PCI ? 0x0f : 0, 2); /* PCI: level, active low; ISA: conform */
 	e[4] = bus;
 	e[5] = irq;
 	e[6] = dst_id;
@@ -62,7 +65,7 @@ static uint8_t *entry_bus(uint8_t *e, uint8_t id, const char *name)
 
 int hv_mptable_build(void *dst, size_t len, uint64_t gpa, const struct hv_mptable_cfg *cfg)
 {
-	size_t need = hv_mptable_size(cfg->nr_cpus);
+	size_t need = hv_mptable_size(cfg);
 	uint8_t *fps = dst, *hdr = fps + FPS_LEN, *e = hdr + HDR_LEN;
 	uint8_t ioapic = cfg->ioapic_id ? cfg->ioapic_id : (uint8_t)cfg->nr_cpus;
 
@@ -94,6 +97,9 @@ int hv_mptable_build(void *dst, size_t len, uint64_t gpa, const struct hv_mptabl
 			continue;
 		e = entry_irq(e, 3, 0, BUS_ISA, irq, ioapic, irq == 0 ? 2 : irq);
 	}
+	for (uint8_t slot = 1; cfg->pci_intx_gsi_base && slot <= NR_PCI_SLOTS; slot++)
+		e = entry_irq(e, 3, 0, BUS_PCI, (uint8_t)(slot << 2), ioapic,
+			      (uint8_t)(cfg->pci_intx_gsi_base + slot % 4));
 	e = entry_irq(e, 4, 3, BUS_ISA, 0, 0xff, 0); /* ExtINT -> LINT0 */
 	e = entry_irq(e, 4, 1, BUS_ISA, 0, 0xff, 1); /* NMI -> LINT1 */
 
@@ -102,7 +108,7 @@ int hv_mptable_build(void *dst, size_t len, uint64_t gpa, const struct hv_mptabl
 	hdr[6] = 4; /* spec revision 1.4 */
 	memcpy(hdr + 8, "PVKVM   ", 8);
 	memcpy(hdr + 16, "PVKVM-VM    ", 12);
-	put(hdr, 34, cfg->nr_cpus + nr_fixed_entries(), 2);
+	put(hdr, 34, cfg->nr_cpus + nr_other_entries(cfg), 2);
 	put(hdr, 36, cfg->lapic_addr ? cfg->lapic_addr : 0xfee00000u, 4);
 	hdr[7] = (uint8_t)-sum(hdr, (size_t)(e - hdr));
 

@@ -75,6 +75,8 @@ static int vm_tables_init(struct hv_vm *vm)
 		ac.pci_mmio32_base = HV_VM_PCI_MMIO32_BASE;
 		ac.pci_mmio32_end = HV_VM_PCI_MMIO32_END;
 		ac.ecam_base = HV_VM_PCI_ECAM_BASE;
+		ac.pci_intx_gsi_base = HV_PCI_INTX_GSI_BASE;
+		mc.pci_intx_gsi_base = HV_PCI_INTX_GSI_BASE;
 	}
 	r = hv_acpi_build(acpi, ACPI_SIZE, ACPI_GPA, &ac, &vm->rsdp_gpa);
 	if (r < 0)

@@ -2,8 +2,10 @@
 /* PCI host bridge: config mechanism 1 and ECAM dispatch, config-space write
  * masks, BAR sizing and moves, the capability list and the device-type list. */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "msi_route.h"
 #include "msix_internal.h"
@@ -310,6 +312,57 @@ static void bars_unmap(struct hv_pci_dev *dev)
 	pthread_rwlock_unlock(&dev->host->map_lock);
 }
 
+void hv_pci_intx_init(struct hv_pci_dev *dev)
+{
+	dev->intx_pin = true;
+	dev->cfg[HV_PCI_INT_PIN] = 1; /* INTA */
+}
+
+static int irq_line(struct hv_pci_host *host, unsigned gsi, bool level)
+{
+	struct kvm_irq_level l = { .irq = gsi, .level = level };
+
+	if (host->cfg.irq_line)
+		return host->cfg.irq_line(host->cfg.irq_opaque, gsi, level);
+	if (host->cfg.vm_fd < 0 || !host->cfg.kvm_irqchip_routes)
+		return -ENODEV;
+	return ioctl(host->cfg.vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+/* Recomputes what dev drives onto its GSI (caller holds cfg_lock). */
+static int intx_update(struct hv_pci_dev *dev)
+{
+	struct hv_pci_host *host = dev->host;
+	unsigned gsi = HV_PCI_INTX_GSI(dev->slot);
+	unsigned *n = &host->intx_asserted[gsi - HV_PCI_INTX_GSI_BASE];
+	bool disabled = dev->cfg[HV_PCI_COMMAND + 1] & (HV_PCI_CMD_INTX_DISABLE >> 8);
+	bool out = dev->intx_level && !disabled;
+
+	/* Status bit 3: the device's interrupt is pending, disabled or not. */
+	dev->cfg[HV_PCI_STATUS] = (uint8_t)((dev->cfg[HV_PCI_STATUS] & ~0x08) |
+					    (dev->intx_level ? 0x08 : 0));
+	if (out == dev->intx_out)
+		return 0;
+	dev->intx_out = out;
+	*n = out ? *n + 1 : *n - 1;
+	if (*n == (out ? 1u : 0u))
+		return irq_line(host, gsi, out);
+	return 0;
+}
+
+int hv_pci_intx_set(struct hv_pci_dev *dev, bool level)
+{
+	int r;
+
+	if (!dev->intx_pin || !dev->host)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->host->cfg_lock);
+	dev->intx_level = level;
+	r = intx_update(dev);
+	pthread_mutex_unlock(&dev->host->cfg_lock);
+	return r;
+}
+
 static struct hv_pci_dev *dev_at(struct hv_pci_host *host, unsigned bus, unsigned devfn)
 {
 	if (bus != 0 || (devfn & 7) != 0 || (devfn >> 3) >= HV_PCI_MAX_SLOTS)
@@ -348,6 +401,8 @@ void hv_pci_cfg_access(struct hv_pci_host *host, unsigned bus, unsigned devfn,
 		if (dev->msix && hv_msix_cfg_is_control(dev->msix, o))
 			msix = true;
 	}
+	if (is_write && dev->intx_pin && offset <= HV_PCI_COMMAND + 1 && offset + len > HV_PCI_COMMAND)
+		intx_update(dev);
 	pthread_mutex_unlock(&host->cfg_lock);
 	if (bars)
 		bars_sync(dev);
@@ -481,6 +536,8 @@ void hv_pci_host_destroy(struct hv_pci_host *host)
 			continue;
 		bars_unmap(dev);
 		hv_msix_free(dev);
+		if (dev->intx_pin)
+			hv_pci_intx_set(dev, false);
 		host->slots[s] = NULL;
 		if (dev->free)
 			dev->free(dev);
@@ -570,6 +627,8 @@ int hv_pci_host_add(struct hv_pci_host *host, struct hv_pci_dev *dev, int slot)
 	}
 	dev->host = host;
 	dev->slot = slot;
+	if (dev->intx_pin)
+		dev->cfg[HV_PCI_INT_LINE] = (uint8_t)HV_PCI_INTX_GSI(slot);
 	pthread_mutex_lock(&host->cfg_lock);
 	host->slots[slot] = dev;
 	pthread_mutex_unlock(&host->cfg_lock);

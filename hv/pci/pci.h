@@ -92,6 +92,9 @@ struct hv_pci_dev {
 	uint8_t cap_next;     /* config offset where the next capability goes */
 	uint8_t cap_last_ptr; /* config offset of the last "next" pointer */
 	struct hv_msix *msix; /* NULL without MSI-X */
+	bool intx_pin;        /* uses INTA (hv_pci_intx_init) */
+	bool intx_level;      /* the device asserts INTx (under cfg_lock) */
+	bool intx_out;        /* ...and it reaches the GSI (not INTX_DISABLEd) */
 	/* Called (without PCI locks) after BAR bar started or stopped decoding
 	 * or moved, e.g. to move KVM ioeventfds along with it; may be NULL. */
 	void (*bar_moved)(struct hv_pci_dev *dev, unsigned bar, bool mapped, uint64_t addr);
@@ -118,6 +121,9 @@ struct hv_pci_host_cfg {
 	/* Optional MSI delivery override (tests, split irqchip); default KVM_SIGNAL_MSI. */
 	int (*msi_signal)(void *opaque, uint64_t addr, uint32_t data);
 	void *msi_opaque;
+	/* Optional INTx line override; default KVM_IRQ_LINE (in-kernel irqchip). */
+	int (*irq_line)(void *opaque, unsigned gsi, bool level);
+	void *irq_opaque;
 };
 
 struct hv_msi_router;
@@ -132,6 +138,7 @@ struct hv_pci_host {
 	uint64_t io_next, mmio32_next, mmio64_next;
 	struct hv_msi_router *router;
 	/* BARs that decode now (under map_lock). */
+	unsigned intx_asserted[4]; /* devices asserting each INTx GSI (cfg_lock) */
 	struct hv_pci_bar *decoding[HV_PCI_MAX_SLOTS * HV_PCI_NR_BARS];
 	unsigned nr_decoding;
 	bool locks_ready;
@@ -169,6 +176,18 @@ bool hv_pci_bar_addr(struct hv_pci_dev *dev, unsigned bar, uint64_t *addr);
  * returns its config offset or -ENOSPC.  wmask_body may be NULL (read-only). */
 int hv_pci_cap_add(struct hv_pci_dev *dev, uint8_t cap_id, const void *body,
 		   unsigned body_len, const void *wmask_body);
+
+/* INTx, for devices without MSI-X (e1000): INTA of slot s is wired to
+ * IOAPIC GSI HV_PCI_INTX_GSI(s), level-triggered, as the DSDT's _PRT and the
+ * MP table describe.  Four GSIs are shared by all slots, so a GSI stays
+ * asserted while any device on it asserts (and has INTX_DISABLE clear). */
+#define HV_PCI_INTX_GSI_BASE 16
+#define HV_PCI_INTX_GSI(slot) (HV_PCI_INTX_GSI_BASE + (unsigned)(slot) % 4)
+/* Before hv_pci_host_add(): the device has an interrupt pin (INTA). */
+void hv_pci_intx_init(struct hv_pci_dev *dev);
+/* Raise (level-triggered: until the device deasserts) or lower INTx.
+ * -EINVAL without hv_pci_intx_init() or before hv_pci_host_add(). */
+int hv_pci_intx_set(struct hv_pci_dev *dev, bool level);
 
 /* MSI-X (msix.c).  Table and PBA live in BAR `bar` at the given offsets
  * (8-byte aligned, not overlapping); the framework serves them, the device's

@@ -34,7 +34,7 @@ static struct hv_acpi_cfg cfg_for(unsigned nr_cpus, bool ecam)
 		.pci_io_base = 0xc000, .pci_io_end = 0x10000,
 		.pci_mmio32_base = 0xc0000000, .pci_mmio32_end = 0xe0000000,
 		.pci_mmio64_base = 0x8000000000ull, .pci_mmio64_end = 0x10000000000ull,
-		.ecam_base = ecam ? 0xe0000000 : 0,
+		.ecam_base = ecam ? 0xe0000000 : 0, .pci_intx_gsi_base = 16,
 	};
 }
 
@@ -141,6 +141,7 @@ static void test_fadt_is_hw_reduced_and_points_to_valid_dsdt(void)
 	CU_ASSERT_EQUAL(hv_acpi_sum(d, get32(d + 4)), 0);
 	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "PCI0", 4));
 	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "_CRS", 4));
+	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "_PRT", 4));
 	CU_ASSERT_PTR_NULL(find_table(rsdp, "MCFG"));
 }
 
@@ -224,15 +225,16 @@ static void test_mptable_checksums_and_processor_entries(void)
 	static const unsigned cpus[] = { 1, 4, 255 };
 
 	for (size_t i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++) {
-		struct hv_mptable_cfg c = { .nr_cpus = cpus[i] };
+		/* With PCI interrupt entries for the middle case only. */
+		struct hv_mptable_cfg c = { .nr_cpus = cpus[i], .pci_intx_gsi_base = i == 1 ? 16 : 0 };
 		const uint8_t *fps = buf, *hdr;
-		unsigned procs = 0, bsps = 0, entries;
+		unsigned procs = 0, bsps = 0, entries, pci_irqs = 0;
 		uint32_t off;
 		int used;
 
 		memset(buf, 0xa5, sizeof(buf));
 		used = hv_mptable_build(buf, sizeof(buf), 0xf0000, &c);
-		CU_ASSERT_FATAL(used > 0 && (size_t)used == hv_mptable_size(cpus[i]));
+		CU_ASSERT_FATAL(used > 0 && (size_t)used == hv_mptable_size(&c));
 		CU_ASSERT(!memcmp(fps, "_MP_", 4));
 		CU_ASSERT_EQUAL(hv_acpi_sum(fps, 16), 0);
 		CU_ASSERT_EQUAL(get32(fps + 4), 0xf0010);
@@ -248,12 +250,18 @@ static void test_mptable_checksums_and_processor_entries(void)
 				off += 20;
 			} else {
 				CU_ASSERT(hdr[off] >= 1 && hdr[off] <= 4);
+				/* PCI bus 0, INTA of slot s -> pin 16 + s % 4 */
+				if (hdr[off] == 3 && hdr[off + 4] == 0) {
+					pci_irqs++;
+					CU_ASSERT_EQUAL(hdr[off + 7], 16 + (hdr[off + 5] >> 2) % 4);
+				}
 				off += 8;
 			}
 		}
 		CU_ASSERT_EQUAL(off, (uint32_t)(hdr[4] | hdr[5] << 8));
 		CU_ASSERT_EQUAL(procs, cpus[i]);
 		CU_ASSERT_EQUAL(bsps, 1);
+		CU_ASSERT_EQUAL(pci_irqs, c.pci_intx_gsi_base ? 31u : 0u);
 	}
 	{
 		struct hv_mptable_cfg c = { .nr_cpus = 0 };

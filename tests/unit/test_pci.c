@@ -40,6 +40,16 @@ static struct hv_iobus pio, mmio;
 static struct hv_pci_host host;
 static struct hv_pci_dev *tdev;
 static struct msi_log msis;
+static int irq_levels[24]; /* last level set per GSI, -1: never */
+static unsigned irq_calls;
+
+static int record_irq(void *opaque, unsigned gsi, bool level)
+{
+	if (gsi < 24)
+		irq_levels[gsi] = level;
+	irq_calls++;
+	return 0;
+}
 
 static int record_msi(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -60,6 +70,7 @@ static struct hv_pci_host_cfg host_cfg(int vm_fd)
 		.mmio64_base = MMIO64_BASE, .mmio64_end = MMIO64_BASE + (1ull << 32),
 		.ecam_base = ECAM_BASE,
 		.msi_signal = vm_fd >= 0 ? NULL : record_msi, .msi_opaque = &msis,
+		.irq_line = vm_fd >= 0 ? NULL : record_irq,
 	};
 }
 
@@ -68,6 +79,8 @@ static void setup(void)
 	struct hv_pci_host_cfg c = host_cfg(-1);
 
 	memset(&msis, 0, sizeof(msis));
+	memset(irq_levels, 0xff, sizeof(irq_levels));
+	irq_calls = 0;
 	CU_ASSERT_FATAL(hv_iobus_init(&pio) == 0);
 	CU_ASSERT_FATAL(hv_iobus_init(&mmio) == 0);
 	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
@@ -556,6 +569,66 @@ static void test_slots_fill_up_and_bar_validation(void)
 	teardown();
 }
 
+/* --- INTx ------------------------------------------------------------------- */
+
+static struct hv_pci_dev *intx_dev_add(struct hv_pci_dev *d, int slot)
+{
+	hv_pci_dev_init(d, "intx", 0x8086, 0x100e, 0x020000, 0);
+	hv_pci_intx_init(d);
+	CU_ASSERT_FATAL(hv_pci_host_add(&host, d, slot) == 0);
+	return d;
+}
+
+static void test_intx_pin_line_and_level_follow_the_device(void)
+{
+	struct hv_pci_dev d;
+
+	setup();
+	intx_dev_add(&d, 6);
+	CU_ASSERT_EQUAL(cfg_read(6, HV_PCI_INT_PIN, 1), 1);
+	CU_ASSERT_EQUAL(cfg_read(6, HV_PCI_INT_LINE, 1), HV_PCI_INTX_GSI(6));
+	CU_ASSERT_EQUAL(HV_PCI_INTX_GSI(6), 18);
+	CU_ASSERT_EQUAL(hv_pci_intx_set(&d, true), 0);
+	CU_ASSERT_EQUAL(irq_levels[18], 1);
+	CU_ASSERT(cfg_read(6, HV_PCI_STATUS, 2) & 0x08);
+	/* INTX_DISABLE drops the line but keeps the status bit. */
+	cfg_write(6, HV_PCI_COMMAND, HV_PCI_CMD_INTX_DISABLE, 2);
+	CU_ASSERT_EQUAL(irq_levels[18], 0);
+	CU_ASSERT(cfg_read(6, HV_PCI_STATUS, 2) & 0x08);
+	cfg_write(6, HV_PCI_COMMAND, 0, 2);
+	CU_ASSERT_EQUAL(irq_levels[18], 1);
+	CU_ASSERT_EQUAL(hv_pci_intx_set(&d, false), 0);
+	CU_ASSERT_EQUAL(irq_levels[18], 0);
+	CU_ASSERT_FALSE(cfg_read(6, HV_PCI_STATUS, 2) & 0x08);
+	/* A device without a pin has none. */
+	CU_ASSERT_EQUAL(hv_pci_intx_set(tdev, true), -EINVAL);
+	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_INT_PIN, 1), 0);
+	host.slots[6] = NULL; /* d lives on this stack */
+	teardown();
+}
+
+static void test_intx_shared_gsi_stays_up_while_any_device_asserts(void)
+{
+	struct hv_pci_dev a, b;
+	unsigned calls;
+
+	setup();
+	intx_dev_add(&a, 3);
+	intx_dev_add(&b, 7); /* 3 % 4 == 7 % 4: same GSI 19 */
+	hv_pci_intx_set(&a, true);
+	hv_pci_intx_set(&b, true);
+	calls = irq_calls;
+	CU_ASSERT_EQUAL(irq_levels[19], 1);
+	hv_pci_intx_set(&a, false);
+	CU_ASSERT_EQUAL(irq_levels[19], 1);
+	hv_pci_intx_set(&a, false); /* repeated: no change */
+	CU_ASSERT_EQUAL(irq_calls, calls);
+	hv_pci_intx_set(&b, false);
+	CU_ASSERT_EQUAL(irq_levels[19], 0);
+	host.slots[3] = host.slots[7] = NULL;
+	teardown();
+}
+
 /* --- MSI-X through a real KVM VM --------------------------------------------- */
 
 static int kvm_vm_with_irqchip(int *kvm_fd, int *vcpu_fd)
@@ -622,6 +695,17 @@ static void test_msix_irqfd_gets_gsi_route_in_kvm(void)
 	CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, 0, -1), 0);
 	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 1);
 	CU_ASSERT_EQUAL(total, 40 + 1);
+	/* INTx goes through KVM_IRQ_LINE on the in-kernel IOAPIC. */
+	{
+		struct hv_pci_dev d;
+
+		hv_pci_dev_init(&d, "intx", 0x8086, 0x100e, 0x020000, 0);
+		hv_pci_intx_init(&d);
+		CU_ASSERT_FATAL(hv_pci_host_add(&host, &d, 9) == 0);
+		CU_ASSERT_EQUAL(hv_pci_intx_set(&d, true), 0);
+		CU_ASSERT_EQUAL(hv_pci_intx_set(&d, false), 0);
+		host.slots[9] = NULL;
+	}
 	/* Without an irqfd, notify goes through KVM_SIGNAL_MSI. */
 	msix_setup_vector(2, 0xfee00000, 0x4033);
 	{
@@ -802,6 +886,8 @@ int main(void)
 		T(test_unknown_device_type_is_enoent),
 		T(test_slots_fill_up_and_bar_validation),
 		T(test_msix_irqfd_without_vm_is_enodev),
+		T(test_intx_pin_line_and_level_follow_the_device),
+		T(test_intx_shared_gsi_stays_up_while_any_device_asserts),
 		T(test_msix_irqfd_gets_gsi_route_in_kvm),
 		T(test_guest_probes_and_moves_bars_through_cf8),
 		T(test_i8042_fe_command_requests_reset),
