@@ -247,11 +247,30 @@ static void aml_pci_prt(struct aml *a, const struct hv_acpi_cfg *c)
 	aml_pkg_end(a);
 }
 
+/* Device (COM1): PNP0501 at 0x3f8-0x3ff, IRQ 4 (edge, active high). */
+static void aml_com1(struct aml *a)
+{
+	static const uint8_t crs[] = {
+		0x11, 0x10, 0x0a, 0x0d,                         /* Buffer (13) */
+		0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, /* IO (Decode16, 0x3f8, 8) */
+		0x22, 0x10, 0x00,                               /* IRQNoFlags () {4} */
+		0x79, 0x00,                                     /* end tag */
+	};
+
+	aml_byte(a, 0x5b); /* DeviceOp */
+	aml_byte(a, 0x82);
+	aml_pkg_begin(a);
+	aml_bytes(a, "COM1", 4);
+	aml_name_int(a, "_HID", 0x0105d041); /* EisaId("PNP0501") */
+	aml_name_int(a, "_UID", 0);
+	aml_byte(a, 0x08);
+	aml_bytes(a, "_CRS", 4);
+	aml_bytes(a, crs, sizeof(crs));
+	aml_pkg_end(a);
+}
+
 static void aml_pci_root(struct aml *a, const struct hv_acpi_cfg *c)
 {
-	aml_byte(a, 0x10); /* ScopeOp */
-	aml_pkg_begin(a);
-	aml_bytes(a, "\\_SB_", 5);
 	aml_byte(a, 0x5b); /* DeviceOp */
 	aml_byte(a, 0x82);
 	aml_pkg_begin(a);
@@ -266,7 +285,6 @@ static void aml_pci_root(struct aml *a, const struct hv_acpi_cfg *c)
 	if (c->pci_intx_gsi_base && !c->no_ioapic)
 		aml_pci_prt(a, c);
 	aml_pkg_end(a);
-	aml_pkg_end(a);
 }
 
 static size_t build_dsdt(struct acpi_buf *b, const struct hv_acpi_cfg *c)
@@ -274,8 +292,16 @@ static size_t build_dsdt(struct acpi_buf *b, const struct hv_acpi_cfg *c)
 	struct aml a = { .n = 0 };
 	size_t off;
 
-	if (c->pci)
-		aml_pci_root(&a, c);
+	if (c->pci || c->com1) {
+		aml_byte(&a, 0x10); /* Scope (\\_SB) */
+		aml_pkg_begin(&a);
+		aml_bytes(&a, "\\_SB_", 5);
+		if (c->com1)
+			aml_com1(&a);
+		if (c->pci)
+			aml_pci_root(&a, c);
+		aml_pkg_end(&a);
+	}
 	if (a.overflow) {
 		b->err = -ENOSPC;
 		return 0;

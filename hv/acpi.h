@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ACPI tables for Linux SMP guests without firmware: RSDP (v2), RSDT, XSDT,
  * a hardware-reduced FADT (no PM timer, no SCI; reset register = i8042 port
- * 0x64 value 0xFE), a DSDT with the PCI root bridge and its windows, a MADT
+ * 0x64 value 0xFE), a DSDT with COM1 and the PCI root bridge (windows,
+ * _PRT), a MADT
  * (one local APIC per vCPU, the IOAPIC, IRQ0->GSI2 override, LINT1 NMI) and,
  * with ECAM, an MCFG.
  *
@@ -23,6 +24,9 @@ struct hv_acpi_cfg {
 	uint32_t ioapic_addr;    /* 0: 0xfec00000 */
 	uint8_t ioapic_id;       /* 0: nr_cpus */
 	bool no_ioapic;          /* leave the IOAPIC and its overrides out */
+	/* Declare the 16550 at 0x3f8, IRQ 4 (PNP0501) in the DSDT: with
+	 * hardware-reduced ACPI Linux maps ISA IRQs only for declared devices. */
+	bool com1;
 	/* PCI root bridge in the DSDT (bus 0); all zero: no PCI. */
 	bool pci;
 	uint32_t pci_io_base, pci_io_end;         /* [base, end) */

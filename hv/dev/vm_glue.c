@@ -59,7 +59,7 @@ static int vm_tables_init(struct hv_vm *vm)
 {
 	void *acpi = hv_vm_gpa_to_hva(vm, ACPI_GPA, ACPI_SIZE);
 	void *mp = hv_vm_gpa_to_hva(vm, MPTABLE_GPA, MPTABLE_SIZE);
-	struct hv_acpi_cfg ac = { .nr_cpus = vm->nr_vcpus, .no_ioapic = !vm->irqchip };
+	struct hv_acpi_cfg ac = { .nr_cpus = vm->nr_vcpus, .no_ioapic = !vm->irqchip, .com1 = true };
 	struct hv_mptable_cfg mc = { .nr_cpus = vm->nr_vcpus };
 	int r;
 

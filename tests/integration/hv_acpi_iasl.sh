@@ -42,12 +42,13 @@ madt_cpus() {
 	[ "$got" -eq "$n" ] && [ "$en" -eq "$n" ] || { echo "MADT lists $got ($en enabled), want $n"; return 1; }
 }
 
-# The DSDT's PCI root has a _PRT routing INTA of slots 1-31.
+# The DSDT declares COM1, and its PCI root has a _PRT routing INTA of slots 1-31.
 dsdt_has_prt() {
 	local dsl=$work/smp$1/dsdt.dsl n
 	grep -q 'Name (_PRT, Package (0x1F)' "$dsl" || { echo "no 31-entry _PRT"; return 1; }
 	n=$(grep -cE '0x00[0-9A-F]{2}FFFF,' "$dsl")
 	[ "$n" -eq 31 ] || { echo "_PRT has $n slot entries"; return 1; }
+	grep -q 'EisaId ("PNP0501")' "$dsl" || { echo "no COM1 (PNP0501)"; return 1; }
 }
 
 dsdt_recompiles() {
@@ -60,6 +61,6 @@ for n in 1 2 8; do
 	check "acpi_tables_disassemble_cleanly_smp$n" disasm_ok "$n"
 	check "acpi_madt_lists_${n}_processors" madt_cpus "$n"
 done
-check acpi_dsdt_routes_pci_intx dsdt_has_prt 2
+check acpi_dsdt_declares_com1_and_routes_pci_intx dsdt_has_prt 2
 check acpi_dsdt_recompiles_without_errors dsdt_recompiles 2
 exit 0

@@ -30,7 +30,7 @@ static uint64_t get64(const uint8_t *p)
 static struct hv_acpi_cfg cfg_for(unsigned nr_cpus, bool ecam)
 {
 	return (struct hv_acpi_cfg){
-		.nr_cpus = nr_cpus, .pci = true,
+		.nr_cpus = nr_cpus, .pci = true, .com1 = true,
 		.pci_io_base = 0xc000, .pci_io_end = 0x10000,
 		.pci_mmio32_base = 0xc0000000, .pci_mmio32_end = 0xe0000000,
 		.pci_mmio64_base = 0x8000000000ull, .pci_mmio64_end = 0x10000000000ull,
@@ -142,6 +142,7 @@ static void test_fadt_is_hw_reduced_and_points_to_valid_dsdt(void)
 	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "PCI0", 4));
 	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "_CRS", 4));
 	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "_PRT", 4));
+	CU_ASSERT_PTR_NOT_NULL(memmem(d, get32(d + 4), "COM1", 4));
 	CU_ASSERT_PTR_NULL(find_table(rsdp, "MCFG"));
 }
 
