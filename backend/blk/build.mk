@@ -22,3 +22,8 @@ $(B)/tests/test_qcow2: $(B)/obj/tests/unit/test_qcow2.o $(B)/lib/libpvblk.a $(B)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS) $(BLK_LDLIBS)
 UNIT_TESTS += $(B)/tests/test_blk $(B)/tests/test_qcow2
+$(B)/tests/blk_crashload: $(B)/obj/tests/unit/test_blk_crashload.o $(B)/lib/libpvblk.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^ $(BLK_LDLIBS)
+EXTRA_ALL += $(B)/tests/blk_crashload
+CHECK_SCRIPTS += tests/integration/blk_img.sh tests/integration/qcow2_interop.sh tests/integration/qcow2_crash.sh
