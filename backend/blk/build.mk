@@ -27,3 +27,17 @@ $(B)/tests/blk_crashload: $(B)/obj/tests/unit/test_blk_crashload.o $(B)/lib/libp
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(BLK_LDLIBS)
 EXTRA_ALL += $(B)/tests/blk_crashload
 CHECK_SCRIPTS += tests/integration/blk_img.sh tests/integration/qcow2_interop.sh tests/integration/qcow2_crash.sh
+
+# Fuzzing (clang + libFuzzer, ASan/UBSan): make fuzz-qcow2 [FUZZ_SECONDS=300]
+FUZZ_SECONDS ?= 300
+$(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(BLK_LIB_SRCS) ring/util/pv_log.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS_PV) -Ibackend/blk -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $^ $(BLK_LDLIBS) -pthread
+fuzz-qcow2: $(B)/fuzz/fuzz_qcow2 $(B)/bin/pvkvm
+	@bash tests/fuzz/fuzz_qcow2_seeds.sh $(B)/fuzz/corpus-qcow2 $(B)/bin/pvkvm
+	@mkdir -p $(B)/fuzz/tmp
+	TMPDIR=$(abspath $(B)/fuzz/tmp) $< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz/corpus-qcow2
+FUZZ_TARGETS += fuzz-qcow2
+.PHONY: fuzz-qcow2
