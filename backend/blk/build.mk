@@ -41,3 +41,14 @@ fuzz-qcow2: $(B)/fuzz/fuzz_qcow2 $(B)/bin/pvkvm
 		-rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz/corpus-qcow2
 FUZZ_TARGETS += fuzz-qcow2
 .PHONY: fuzz-qcow2
+
+# Host-side benchmark of the engines and images (vs fio): make bench-engine
+$(B)/obj/tests/bench/bench_engine.o: CPPFLAGS_PV += -Ibackend/blk
+$(B)/tests/bench_engine: $(B)/obj/tests/bench/bench_engine.o $(B)/lib/libpvblk.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^ $(BLK_LDLIBS)
+EXTRA_ALL += $(B)/tests/bench_engine
+bench-engine: $(B)/tests/bench_engine $(B)/bin/pvkvm
+	@B=$(B) bash tests/bench/bench_engine.sh
+BENCH_TARGETS += bench-engine
+.PHONY: bench-engine
