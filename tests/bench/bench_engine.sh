@@ -48,6 +48,16 @@ for eng in io_uring libaio sync; do
 	done
 done
 
+# io_uring with the buffers registered (what blkback does with guest memory).
+{ echo; echo "io_uring registered (fixed) buffers vs plain, same run:"; echo
+  echo "| job | fixed IOPS | plain IOPS | ratio |"; echo "|---|---|---|---|"; } >> "$out"
+for j in "randread4k 1" "randread4k 32" "randwrite4k 32"; do
+	set -- $j
+	read -r xi _ <<< "$(BENCH_FIXED=1 "$BIN" "$F" raw io_uring $1 $2 "$SECS")"
+	read -r pi _ <<< "$("$BIN" "$F" raw io_uring $1 $2 "$SECS")"
+	echo "| $1 QD$2 | $xi | $pi | $(ratio "$xi" "$pi") |" | tee -a "$out"
+done
+
 # qcow2 against raw (io_uring, cache=none).
 Q=$D/disk.qcow2
 "$B/bin/pvkvm" img create -f qcow2 "$Q" 1G >/dev/null

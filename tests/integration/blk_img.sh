@@ -64,3 +64,22 @@ io_sector4k() {
 	! "$PVKVM" img io --sector-size 4096 "$T/s.raw" 'write -P 7 512 4096' 2>/dev/null
 }
 check img_io_4k_logical_sectors io_sector4k
+
+# Block devices: size and logical sector from the device (a 4096-byte-sector loop device).
+blockdev_4k() {
+	local dev
+	"$PVKVM" img create -f raw "$T/loop.raw" 8M >/dev/null
+	dev=$(losetup --find --show --sector-size 4096 --direct-io=on "$T/loop.raw" 2>/dev/null) || return 77
+	local rc=0
+	"$PVKVM" img io --cache none --engine io_uring "$dev" 'write -P 9 4096 8192' 'read -P 9 4096 8192' 'zero 0 4096' 'read -P 0 0 4096' || rc=1
+	"$PVKVM" img io --sector-size 512 "$dev" 'read 0 4096' 2>/dev/null && rc=1   # smaller than the device's: refused
+	"$PVKVM" img io "$dev" 'read 512 4096' 2>/dev/null && rc=1                    # not 4K-aligned: request fails
+	losetup -d "$dev"
+	return $rc
+}
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
+	blockdev_4k; case $? in 0) pass img_io_block_device_4k_sectors;; 77) skip img_io_block_device_4k_sectors "no loop device";;
+		*) fail img_io_block_device_4k_sectors "I/O or alignment check failed";; esac
+else
+	skip img_io_block_device_4k_sectors "needs root and losetup"
+fi
