@@ -78,12 +78,14 @@ fi
 pvkvm_run demo "test=demo color=blue"
 pvkvm_run exit "test=exit:7"
 pvkvm_run self "test=selftest"
+pvkvm_run fault "test=fault"
 expect_run test_mini_demo_boots_on_pvkvm "$work/demo.p" 0 '^demo OK'
 expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit status 7'
 expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
+expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
-	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family)|^demo OK'
+	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
 	if diff <(tr -d '\r' <"$work/demo.q" | grep -E "$pat") \
 		<(tr -d '\r' <"$work/demo.p" | grep -E "$pat") >"$work/diff" 2>&1; then
 		pass test_mini_same_results_on_qemu_and_pvkvm

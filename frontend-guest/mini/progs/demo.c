@@ -84,8 +84,8 @@ static int demo_main(const char *arg)
 	printf("mini: ram %lu KiB in %u ranges\n", (unsigned long)(ram >> 10), nr_ram);
 	printf("mini: allocator has %zu free pages\n", mini_pages_free_count());
 	show_cpu();
-	printf("mini: tsc %lu kHz (from %s)\n", (unsigned long)(mini_clock.tsc_hz / 1000),
-	       mini_clock.source);
+	printf("mini: tsc %lu kHz (from %s)\n", (unsigned long)(mini_clock_get()->tsc_hz / 1000),
+	       mini_clock_get()->source);
 	t0 = mini_rdtsc();
 	for (unsigned i = 0; i < 10000000; i++) {
 		spin += i;

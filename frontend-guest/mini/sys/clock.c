@@ -5,13 +5,13 @@
  *     VMMs expose under the hypervisor range (QEMU with invtsc does too);
  *  2. CPUID 0x15 (crystal ratio, Intel) when it names the crystal;
  *  3. CPUID 0x16 EAX (base MHz, Intel; nominal, ~1 % off);
- *  4. PIT channel 0 read back while it counts 20 ms (ports 0x40/0x43);
+ *  4. PIT channel 0 read back while it counts 10 ms (ports 0x40/0x43);
  *  5. otherwise 1 GHz, said as such ("guess").
  * An invariant TSC is assumed: the guest never sleeps and never migrates.
  */
 #include "mini/mini.h"
 
-struct mini_clock mini_clock;
+static struct mini_clock mini_clock;
 
 static uint64_t tsc_from_hv_leaf(void)
 {
@@ -53,7 +53,7 @@ static uint64_t tsc_from_leaf15_16(const char **src)
 /*
  * PIT channel 0 as a free-running 16-bit down-counter (mode 2, 1.193182 MHz),
  * read with latch commands; no interrupts are needed (IF stays 0) and no
- * port 0x61 gate (QEMU microvm has none).  Counts 20 ms of PIT ticks against
+ * port 0x61 gate (QEMU microvm has none).  Counts 10 ms of PIT ticks against
  * the TSC.  Each read is a few VM exits; the start and end reads cost the
  * same, so that mostly cancels.  Without a PIT the counter never moves and
  * the TSC bound ends the loop.  Leaves channel 0 in one-shot mode 0.
@@ -70,7 +70,7 @@ static uint16_t pit_read(void)
 
 static uint64_t tsc_from_pit(void)
 {
-	const uint64_t want = 1193182 / 50;     /* 20 ms */
+	const uint64_t want = 1193182 / 100;    /* 10 ms */
 	uint64_t ticks = 0, t0, t1;
 	uint16_t prev, cur;
 
@@ -93,7 +93,7 @@ static uint64_t tsc_from_pit(void)
 	return (t1 - t0) * 1193182 / ticks;
 }
 
-void mini_clock_init(void)
+static void mini_clock_init(void)
 {
 	const char *src = NULL;
 	uint64_t hz;
@@ -113,9 +113,16 @@ void mini_clock_init(void)
 	mini_clock.source = src;
 }
 
+const struct mini_clock *mini_clock_get(void)
+{
+	if (!mini_clock.tsc_hz)
+		mini_clock_init();
+	return &mini_clock;
+}
+
 uint64_t mini_cycles_to_ns(uint64_t cycles)
 {
-	uint64_t hz = mini_clock.tsc_hz;
+	uint64_t hz = mini_clock_get()->tsc_hz;
 
 	/* split so that nothing overflows 64 bits below 18 GHz */
 	return cycles / hz * 1000000000u + cycles % hz * 1000000000u / hz;
@@ -123,7 +130,7 @@ uint64_t mini_cycles_to_ns(uint64_t cycles)
 
 uint64_t mini_ns_to_cycles(uint64_t ns)
 {
-	uint64_t hz = mini_clock.tsc_hz;
+	uint64_t hz = mini_clock_get()->tsc_hz;
 
 	return ns / 1000000000u * hz + ns % 1000000000u * hz / 1000000000u;
 }

@@ -116,6 +116,5 @@ void mini_start(uint32_t start_info_paddr)
 		mini_exit(MINI_EXIT_USAGE);
 	}
 	mini_mm_init(mini_boot.memmap, mini_boot.nr_memmap, reserved, nr_res);
-	mini_clock_init();
 	mini_exit(run_program());
 }
