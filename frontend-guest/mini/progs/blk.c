@@ -242,7 +242,7 @@ static void blk_periodic_flush(struct blk_run *r)
 		printf("blk: flush failed (%d)\n", rc);
 		r->st.errors++;
 		r->stopping = true;
-	} else if (!r->job.rand) {
+	} else if (!r->job.rand && r->job.fsync) {
 		printf("blk: flushed through byte %lu\n", (unsigned long)(r->job.offset +
 		       (r->passes ? r->job.size : r->next_seq)));
 	}
@@ -356,7 +356,6 @@ static int blk_main(const char *arg)
 {
 	struct blk_run *r = &run;
 	uint64_t cycles, ns;
-	int rc;
 
 	(void)arg;
 	r->dev = pick_device();
@@ -389,11 +388,8 @@ static int blk_main(const char *arg)
 	printf("\n");
 	cycles = blk_loop(r);
 	ns = mini_cycles_to_ns(cycles);
-	rc = r->st.lat[1].count ? flush_device(r->dev) : 0;
-	if (rc) {
-		printf("blk: flush failed (%d)\n", rc);
-		r->st.errors++;
-	}
+	if (r->st.lat[1].count)
+		blk_periodic_flush(r);     /* the final flush, reported like the others */
 	report(r, ns);
 	if (r->st.errors || r->st.verify_errors) {
 		printf("blk: FAILED: %lu I/O errors, %lu sectors failed verification\n",
