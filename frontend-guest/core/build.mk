@@ -1,0 +1,9 @@
+# frontend-guest/core/: the portable frontend core.  Environments compile the
+# sources themselves (the mini-guest with its freestanding flags); the host
+# build makes a library for the harness and unit tests.
+FRONT_CORE_SRCS := frontend-guest/core/pvfront.c
+$(B)/obj/frontend-guest/core/%.o: CFLAGS_PV += -ffreestanding
+$(B)/lib/libpvfront.a: $(patsubst %.c,$(B)/obj/%.o,$(FRONT_CORE_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+EXTRA_ALL += $(B)/lib/libpvfront.a
