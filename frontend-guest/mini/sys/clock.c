@@ -54,43 +54,71 @@ static uint64_t tsc_from_leaf15_16(const char **src)
  * PIT channel 0 as a free-running 16-bit down-counter (mode 2, 1.193182 MHz),
  * read with latch commands; no interrupts are needed (IF stays 0) and no
  * port 0x61 gate (QEMU microvm has none).  Counts 10 ms of PIT ticks against
- * the TSC.  Each read is a few VM exits; the start and end reads cost the
- * same, so that mostly cancels.  Without a PIT the counter never moves and
- * the TSC bound ends the loop.  Leaves channel 0 in one-shot mode 0.
+ * the TSC.  A read is three VM exits, and the vCPU may be preempted inside
+ * one (the host is shared), so each end point is the best of several reads:
+ * the one with the shortest TSC window around it.  Without a PIT the counter
+ * never moves and the TSC bound ends the loop.  Leaves channel 0 in one-shot
+ * mode 0 so it raises no periodic interrupt.
  */
-static uint16_t pit_read(void)
+struct pit_sample {
+	uint64_t ticks, tsc, window;
+};
+
+struct pit_state {
+	uint64_t ticks;     /* elapsed PIT ticks since the first read */
+	uint16_t prev;
+};
+
+static void pit_sample(struct pit_state *ps, struct pit_sample *out)
 {
+	uint64_t t0 = mini_rdtsc(), t1;
 	uint8_t lo, hi;
+	uint16_t cur;
 
 	mini_outb(0x43, 0x00);                  /* latch channel 0 */
 	lo = mini_inb(0x40);
 	hi = mini_inb(0x40);
-	return (uint16_t)(lo | hi << 8);
+	t1 = mini_rdtsc();
+	cur = (uint16_t)(lo | hi << 8);
+	ps->ticks += (uint16_t)(ps->prev - cur);  /* down-counter, wraps */
+	ps->prev = cur;
+	*out = (struct pit_sample){ ps->ticks, t0, t1 - t0 };
+}
+
+static void pit_best_sample(struct pit_state *ps, struct pit_sample *best)
+{
+	struct pit_sample s;
+
+	best->window = UINT64_MAX;
+	for (unsigned i = 0; i < 5; i++) {
+		pit_sample(ps, &s);
+		if (s.window < best->window)
+			*best = s;
+	}
 }
 
 static uint64_t tsc_from_pit(void)
 {
 	const uint64_t want = 1193182 / 100;    /* 10 ms */
-	uint64_t ticks = 0, t0, t1;
-	uint16_t prev, cur;
+	struct pit_state ps = { 0, 0 };
+	struct pit_sample start, end, s;
 
 	mini_outb(0x43, 0x34);                  /* ch0, lo/hi, mode 2 */
 	mini_outb(0x40, 0);
 	mini_outb(0x40, 0);                     /* period 65536 */
-	prev = pit_read();
-	t0 = mini_rdtsc();
-	while (ticks < want) {
-		cur = pit_read();
-		ticks += (uint16_t)(prev - cur);  /* down-counter, wraps */
-		prev = cur;
-		if (mini_rdtsc() - t0 > 4000000000ull)  /* >= 0.4 s at <= 10 GHz: no PIT */
+	pit_sample(&ps, &s);
+	ps.ticks = 0;
+	pit_best_sample(&ps, &start);
+	do {
+		pit_sample(&ps, &s);
+		if (s.tsc - start.tsc > 4000000000ull)  /* >= 0.4 s at <= 10 GHz: no PIT */
 			return 0;
-	}
-	t1 = mini_rdtsc();
-	mini_outb(0x43, 0x30);                  /* ch0 mode 0: stop the periodic tick */
+	} while (s.ticks - start.ticks < want);
+	pit_best_sample(&ps, &end);
+	mini_outb(0x43, 0x30);                  /* ch0 mode 0: no periodic tick */
 	mini_outb(0x40, 0xff);
 	mini_outb(0x40, 0xff);
-	return (t1 - t0) * 1193182 / ticks;
+	return (end.tsc - start.tsc) * 1193182 / (end.ticks - start.ticks);
 }
 
 static void mini_clock_init(void)
