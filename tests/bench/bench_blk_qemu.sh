@@ -32,14 +32,15 @@ kv() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 qemu_job() {
 	local out res cpu ios ms
 	out=$work/q.out
-	/usr/bin/time -f '%U %S' -o "$work/time" timeout $((rt + 60)) qemu-system-x86_64 \
+	# the subshell's 'times' gives its children's CPU time (no GNU time needed)
+	( timeout $((rt + 60)) qemu-system-x86_64 \
 		-enable-kvm -cpu host,-arch-capabilities -M microvm -smp 1 -m 256M \
 		-nodefaults -no-reboot -nographic -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" \
 		-object iothread,id=io0 \
 		-drive id=d0,file="$img",format=raw,if=none,cache=none,aio=io_uring \
 		-device virtio-blk-device,drive=d0,iothread=io0 \
-		-append "test=blk rw=$1 bs=$2 qd=$3 runtime=$rt" </dev/null >"$out" 2>&1 || true
+		-append "test=blk rw=$1 bs=$2 qd=$3 runtime=$rt" </dev/null >"$out" 2>&1; times >"$work/time" ) || true
 	res=$(tr -d '\r' <"$out" | grep '^RESULT' || true)
 	if [ -z "$res" ]; then
 		echo "bench_blk_qemu: no RESULT for $1 $2 qd$3: $(tail -n 3 "$out" | tr '\n' ' ')" >&2
@@ -47,7 +48,9 @@ qemu_job() {
 		return
 	fi
 	ios=$(kv ios "$res")
-	cpu=$(awk '{ printf "%d", ($1 + $2) * 1e6 }' "$work/time")
+	# second line of 'times': children's user and system time, e.g. "0m1.280s 0m0.260s"
+	cpu=$(sed -n 2p "$work/time" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 }')
 	awk -v i="$(kv iops "$res")" -v m="$(kv mibps "$res")" -v a="$(kv lat_mean_ns "$res")" \
 		-v p="$(kv lat_p50_ns "$res")" -v q="$(kv lat_p99_ns "$res")" -v c="$cpu" -v n="$ios" \
 		'BEGIN { printf "%d %.1f %.1f %.1f %.1f %.2f\n", i, m, a/1e3, p/1e3, q/1e3, c/n }'
