@@ -9,18 +9,18 @@ T=${MINI_TIMEOUT:-30}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# qemu_run NAME CMDLINE: output in $work/NAME.q, exit status in $work/NAME.q.rc
+# qemu_run NAME CMDLINE [MEM]: output in $work/NAME.q, exit status in $work/NAME.q.rc
 qemu_run() {
 	local rc=0
 	timeout "$T" qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M microvm \
-		-nodefaults -no-reboot -nographic -serial stdio -m 64M \
+		-nodefaults -no-reboot -nographic -serial stdio -m "${3:-64M}" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" -append "$2" \
 		</dev/null >"$work/$1.q" 2>&1 || rc=$?
 	echo "$rc" >"$work/$1.q.rc"
 }
 pvkvm_run() {
 	local rc=0
-	timeout "$T" "$PVKVM" run --kernel "$ELF" --mem 64M --append "$2" \
+	timeout "$T" "$PVKVM" run --kernel "$ELF" --mem "${3:-64M}" --append "$2" \
 		</dev/null >"$work/$1.p" 2>&1 || rc=$?
 	echo "$rc" >"$work/$1.p.rc"
 }
@@ -58,12 +58,15 @@ else
 	qemu_run self "test=selftest"
 	qemu_run fault "test=fault"
 	qemu_run bad "test=no-such-program"
+	qemu_run big "test=selftest" 5G
 	# QEMU's isa-debug-exit turns status S into (S<<1)|1.
 	expect_run test_mini_demo_boots_on_qemu "$work/demo.q" 1 '^demo OK'
 	expect_run test_mini_exit_status_reaches_shell_on_qemu "$work/exit.q" 15 'exit status 7'
 	expect_run test_mini_selftest_passes_on_qemu "$work/self.q" 1 '^selftest OK'
 	expect_run test_mini_exception_is_reported_not_triple_fault "$work/fault.q" 253 'CPU exception 14 (#PF'
 	expect_run test_mini_unknown_program_is_usage_error "$work/bad.q" 5 'unknown program'
+	# 5 GiB: RAM above the PCI hole (above 4 GiB) is mapped, probed and allocatable.
+	expect_run test_mini_ram_above_4g_is_mapped_on_qemu "$work/big.q" 1 '^selftest OK'
 	# PCI discovery needs a 0xcf8 bus: QEMU -M pc (SeaBIOS is emulated at CPL0 here: ~5-10 s).
 	rc=0
 	timeout 90 qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M pc -nodefaults \
@@ -91,10 +94,12 @@ pvkvm_run demo "test=demo color=blue"
 pvkvm_run exit "test=exit:7"
 pvkvm_run self "test=selftest"
 pvkvm_run fault "test=fault"
+pvkvm_run big "test=selftest" 5G
 expect_run test_mini_demo_boots_on_pvkvm "$work/demo.p" 0 '^demo OK'
 expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit status 7'
 expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
 expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
+expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
 	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'

@@ -106,6 +106,28 @@ static void test_pages(void)
 	expect(mini_pages_free_count() == before, "a failed allocation takes nothing");
 }
 
+/* Every RAM range of the memory map (above 1 MiB, below the map's end) is
+ * mapped and writable: probe its first, middle and last word, then restore. */
+static void test_ram_mapped(void)
+{
+	for (unsigned i = 0; i < mini_boot.nr_memmap; i++) {
+		const struct mini_mem_range *m = &mini_boot.memmap[i];
+		uint64_t probes[3] = { m->addr, m->addr + m->size / 2, m->addr + m->size - 8 };
+
+		if (m->type != 1 || m->addr < (1u << 20) || m->size < 8 ||
+		    m->addr + m->size > mini_mm_mapped_top())
+			continue;
+		for (unsigned p = 0; p < 3; p++) {
+			volatile uint64_t *w = (volatile uint64_t *)(uintptr_t)(probes[p] & ~7ull);
+			uint64_t saved = *w;
+
+			*w = ~saved;
+			expect(*w == ~saved, "RAM word reads back what was written");
+			*w = saved;
+		}
+	}
+}
+
 static void test_hist(void)
 {
 	static struct mini_hist h;
@@ -137,6 +159,7 @@ static int selftest_main(const char *arg)
 	test_string();
 	test_pages();
 	test_hist();
+	test_ram_mapped();
 	if (failures) {
 		printf("selftest: %u failures\n", failures);
 		return MINI_EXIT_FAIL;

@@ -105,8 +105,11 @@ struct mini_mem_range {
 	uint64_t addr, size;
 	uint32_t type;
 };
-void mini_mm_init(const struct mini_mem_range *map, unsigned n,
-		  const struct mini_mem_range *reserved, unsigned nr_reserved);
+/* 0, or -1 when no RAM can hold the allocator's bitmap. */
+int mini_mm_init(const struct mini_mem_range *map, unsigned n,
+		 const struct mini_mem_range *reserved, unsigned nr_reserved);
+/* End of what the identity map may cover (RAM above it is not used). */
+uint64_t mini_mm_mapped_top(void);
 /* Physically contiguous, page-aligned, zeroed; NULL when none fits. */
 void *mini_pages_alloc(size_t nr_pages);
 void mini_pages_free(void *p, size_t nr_pages);
