@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test=blk: an fio-like load generator over struct mini_blkdev.
- *   dev=NAME rw=read|write|randread|randwrite|randrw bs=4k qd=1 runtime=5
+ *   dev=NAME rw=read|write|rw|randread|randwrite|randrw bs=4k qd=1 runtime=5
  *   (or runtime_ms=) size=BYTES offset=BYTES verify=0|1 rwmix=70 seed=1
  *   loops=N (sequential passes over the region, 0 = until runtime)
  *   ios=N (stop after N I/Os, 0 = until runtime)
