@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The host harness: see harness.h. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,11 @@ static int64_t env_hcall(void *o, uint32_t nr, uint64_t a1, uint64_t a2, uint64_
 static void env_log(void *o, const char *msg)
 {
 	fprintf(stderr, "guest: %s\n", msg);
+}
+
+static void env_relax(void *o)
+{
+	sched_yield();
 }
 
 /* struct evtchn_host_ops: the KVM_IOEVENTFD / irqfd stand-ins. */
@@ -174,8 +180,11 @@ int harness_guest_new(struct harness_guest **out, uint64_t ram_size, uint32_t nr
 	err = pv_ctl_start(g->ctl);
 	if (err)
 		goto fail;
-	g->env = (struct pvfront_env){ g, env_alloc_page, env_v2p, env_p2v, env_doorbell,
-				       env_hcall, env_log };
+	g->env = (struct pvfront_env){
+		.opaque = g, .alloc_page = env_alloc_page, .virt_to_phys = env_v2p,
+		.phys_to_virt = env_p2v, .doorbell = env_doorbell, .hypercall = env_hcall,
+		.log = env_log, .relax = env_relax,
+	};
 	err = pvfront_init(&g->front, &g->env, (uint16_t)nr_vcpus);
 	if (err)
 		goto fail;
