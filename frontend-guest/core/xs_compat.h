@@ -30,6 +30,7 @@ PVKVM_ASSERT_OFFSET(struct xenstore_domain_interface, req_cons, 2048);
 struct xsd_sockmsg {
 	uint32_t type, req_id, tx_id, len;
 };
+#define XENSTORE_ERROR_RINGIDX 2
 #define XS_DIRECTORY         1
 #define XS_READ              2
 #define XS_WATCH             4

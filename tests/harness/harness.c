@@ -126,6 +126,27 @@ static int host_shutdown(void *o, uint32_t reason)
 	return 0;
 }
 
+static void host_store_notify(void *o)
+{
+	struct harness_guest *g = o;
+
+	if (g->store)
+		pv_store_proxy_kick(g->store);
+}
+
+int harness_store_attach(struct harness_guest *g, int store_fd)
+{
+	void *page = harness_alloc_page(g);
+	int err;
+
+	if (!page)
+		return -ENOMEM;
+	err = pv_plat_set_store_ring(g->plat, harness_gpa(g, page) >> 12);
+	if (!err)
+		err = pv_store_proxy_start(&g->store, g->plat, store_fd);
+	return err;
+}
+
 static int harness_ram(struct harness_guest *g, uint64_t ram_size)
 {
 	struct pv_gmem_range r[2] = {
@@ -161,6 +182,7 @@ int harness_guest_new(struct harness_guest **out, uint64_t ram_size, uint32_t nr
 	g->ops = (struct pv_plat_ops){
 		.evtchn = { host_doorbell_bind, host_doorbell_unbind, host_upcall_fd },
 		.shutdown = host_shutdown,
+		.store_notify = host_store_notify,
 	};
 	err = harness_ram(g, ram_size);
 	if (err)
@@ -199,6 +221,7 @@ void harness_guest_free(struct harness_guest *g)
 {
 	if (!g)
 		return;
+	pv_store_proxy_stop(g->store);
 	pv_ctl_close(g->ctl);
 	pv_plat_free(g->plat);
 	if (g->run_dir[0])
