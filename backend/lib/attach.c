@@ -66,10 +66,13 @@ static bool take_push(struct pvback_dom *d, const struct pv_ctl_hdr *h, const vo
 {
 	if (h->seq != 0)
 		return false;
-	if (h->type == PV_CTL_GNT_FRAMES && h->len == sizeof(struct pv_ctl_gnt_frames))
+	if (h->type == PV_CTL_GNT_FRAMES && h->len == sizeof(struct pv_ctl_gnt_frames)) {
 		take_gnt_frames(d, buf);
-	else if (h->type == PV_CTL_SHINFO && h->len == sizeof(struct pv_ctl_shinfo))
+		d->got_gnt = true;
+	} else if (h->type == PV_CTL_SHINFO && h->len == sizeof(struct pv_ctl_shinfo)) {
 		take_shinfo(d, buf);
+		d->got_shinfo = true;
+	}
 	else if (h->type == PV_CTL_EVTCHN_CHANGED && h->len == sizeof(struct pv_ctl_evtchn_changed)) {
 		take_changed(d, buf, fds, nfds);
 		return true;
@@ -208,8 +211,17 @@ int pvback_attach(struct pvback_dom **out, const char *ctl_path, const char *dev
 		free(d);
 		return err;
 	}
-	/* The VMM pushes shared info and grant frames right after ATTACH_OK. */
-	pvback_ctl_process(d);
+	/* The VMM pushes shared info and grant frames right after ATTACH_OK:
+	 * wait for both so the caller starts with the guest's current state. */
+	while (!err && !(d->got_gnt && d->got_shinfo)) {
+		struct pollfd p = { .fd = d->sock, .events = POLLIN };
+
+		err = poll(&p, 1, PVBACK_REPLY_TIMEOUT_MS) == 1 ? pvback_ctl_process(d) : -ETIMEDOUT;
+	}
+	if (err) {
+		pvback_detach(d);
+		return err;
+	}
 	*out = d;
 	return 0;
 }
