@@ -11,3 +11,14 @@ $(PLAT_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/harness/harn
 	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/harness/harness.o \
 		-Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group $(CUNIT_LDLIBS)
 UNIT_TESTS += $(PLAT_TESTS)
+
+# bench-evtchn: the event-channel round trip on real KVM against its floor.
+$(B)/obj/tests/bench/bench_evtchn.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
+$(B)/bin/bench_evtchn: $(B)/obj/tests/bench/bench_evtchn.o $(HARNESS_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< -Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group
+EXTRA_ALL += $(B)/bin/bench_evtchn
+BENCH_TARGETS += bench-evtchn
+.PHONY: bench-evtchn
+bench-evtchn: $(B)/bin/bench_evtchn
+	@bash tests/bench/run_bench_evtchn.sh $(B)/bin/bench_evtchn
