@@ -2,21 +2,23 @@
 HARNESS_CPPFLAGS := -Ihv/pv -Ibackend/lib -Ifrontend-guest/core -Itests/harness
 HARNESS_LIBS := $(B)/lib/libpvplat.a $(B)/lib/libpvback.a $(B)/lib/libpvfront.a $(B)/lib/libpvutil.a
 $(B)/obj/tests/harness/%.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
-PLAT_TEST_NAMES := test_grant test_evtchn test_ctl test_front_store
+PLAT_TEST_NAMES := test_grant test_evtchn test_ctl test_front_store test_hcall_kvm
 $(PLAT_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
 
 PLAT_TESTS := $(PLAT_TEST_NAMES:%=$(B)/tests/%)
-$(PLAT_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/harness/harness.o $(HARNESS_LIBS)
+HARNESS_OBJS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o
+$(PLAT_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(HARNESS_OBJS) $(HARNESS_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/harness/harness.o \
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(HARNESS_OBJS) \
 		-Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group $(CUNIT_LDLIBS)
 UNIT_TESTS += $(PLAT_TESTS)
 
 # bench-evtchn: the event-channel round trip on real KVM against its floor.
 $(B)/obj/tests/bench/bench_evtchn.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
-$(B)/bin/bench_evtchn: $(B)/obj/tests/bench/bench_evtchn.o $(HARNESS_LIBS)
+$(B)/bin/bench_evtchn: $(B)/obj/tests/bench/bench_evtchn.o $(B)/obj/tests/harness/kvm_guest.o $(HARNESS_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_PV) -o $@ $< -Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/harness/kvm_guest.o \
+		-Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group
 EXTRA_ALL += $(B)/bin/bench_evtchn
 BENCH_TARGETS += bench-evtchn
 .PHONY: bench-evtchn
