@@ -66,13 +66,10 @@ static bool take_push(struct pvback_dom *d, const struct pv_ctl_hdr *h, const vo
 {
 	if (h->seq != 0)
 		return false;
-	if (h->type == PV_CTL_GNT_FRAMES && h->len == sizeof(struct pv_ctl_gnt_frames)) {
+	if (h->type == PV_CTL_GNT_FRAMES && h->len == sizeof(struct pv_ctl_gnt_frames))
 		take_gnt_frames(d, buf);
-		d->got_gnt = true;
-	} else if (h->type == PV_CTL_SHINFO && h->len == sizeof(struct pv_ctl_shinfo)) {
+	else if (h->type == PV_CTL_SHINFO && h->len == sizeof(struct pv_ctl_shinfo))
 		take_shinfo(d, buf);
-		d->got_shinfo = true;
-	}
 	else if (h->type == PV_CTL_EVTCHN_CHANGED && h->len == sizeof(struct pv_ctl_evtchn_changed)) {
 		take_changed(d, buf, fds, nfds);
 		return true;
@@ -130,6 +127,33 @@ int pvback_ctl_process(struct pvback_dom *d)
 	}
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+/* The VMM pushes shared info and then the grant frames right after
+ * ATTACH_OK.  Wait for both: a non-blocking drain here raced with the VMM's
+ * thread and left a freshly attached backend without its grant frames. */
+static int attach_take_initial_pushes(struct pvback_dom *d)
+{
+	unsigned char buf[PV_CTL_MAX_MSG];
+	struct pv_ctl_hdr h;
+	int fds[PV_CTL_MAX_FDS], err;
+	unsigned nfds;
+
+	for (int i = 0; i < 2; i++) {
+		struct pollfd p = { .fd = d->sock, .events = POLLIN };
+
+		if (poll(&p, 1, PVBACK_REPLY_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		err = pv_ctl_recv(d->sock, &h, buf, sizeof(buf), fds, PV_CTL_MAX_FDS, &nfds);
+		if (err < 0)
+			return err;
+		pthread_mutex_lock(&d->lock);
+		err = take_push(d, &h, buf, fds, nfds) ? 0 : -EPROTO;
+		pthread_mutex_unlock(&d->lock);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int ctl_connect(const char *path)
@@ -211,13 +235,7 @@ int pvback_attach(struct pvback_dom **out, const char *ctl_path, const char *dev
 		free(d);
 		return err;
 	}
-	/* The VMM pushes shared info and grant frames right after ATTACH_OK:
-	 * wait for both so the caller starts with the guest's current state. */
-	while (!err && !(d->got_gnt && d->got_shinfo)) {
-		struct pollfd p = { .fd = d->sock, .events = POLLIN };
-
-		err = poll(&p, 1, PVBACK_REPLY_TIMEOUT_MS) == 1 ? pvback_ctl_process(d) : -ETIMEDOUT;
-	}
+	err = attach_take_initial_pushes(d);
 	if (err) {
 		pvback_detach(d);
 		return err;

@@ -23,7 +23,6 @@ struct pvback_dom {
 	struct pvkvm_shared_info *shinfo; /* inside gmem; atomically replaced */
 	uint32_t gnt_nr;
 	uint64_t gnt_gfns[PVKVM_GNT_MAX_FRAMES]; /* UINT64_MAX: frame outside RAM */
-	bool got_gnt, got_shinfo; /* the initial pushes arrived */
 	uint16_t *pins; /* per reference: uses in flight */
 	struct pvback_evtchn *evtchn[PVBACK_MAX_EVTCHN];
 };

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/* qcow2 mapping: the L2 cache, guest→host translation for reads and writes,
+ * allocation with copy-on-write, zero/discard, compressed clusters, and the
+ * ordered metadata flush.
+ *
+ * Ordering (crash safety): data of a newly allocated cluster is written
+ * (synchronously) before its L2 entry is set in the cache; dirty L2 tables
+ * reach the file only in qcow2_flush_meta, after an fdatasync that makes the
+ * data and refcounts durable, and the L1 table only after another.  So after
+ * a crash every on-disk reference points at a cluster that holds its data and
+ * has a refcount; at worst clusters leak. */
+#include "qcow2.h"
+#include "engine.h"
+#include "pv_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define TAG "qcow2"
+
+void qcow2_l2_cache_free(struct qcow2 *q)
+{
+	if (!q->l2c)
+		return;
+	for (unsigned i = 0; i < q->l2c_n; i++)
+		free(q->l2c[i].tbl);
+	free(q->l2c);
+	q->l2c = NULL;
+}
+
+bool qcow2_meta_dirty(const struct qcow2 *q)
+{
+	if (q->l1_dirty || q->pending_n)
+		return true;
+	for (unsigned i = 0; i < q->l2c_n; i++)
+		if (q->l2c[i].dirty)
+			return true;
+	return false;
+}
+
+/* A host range a data cluster may occupy: inside the file, not the header,
+ * the L1 table or the refcount table. */
+int qcow2_check_host_range(const struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	uint64_t l1_end = q->l1_off + (uint64_t)q->l1_size * 8;
+	uint64_t rt_end = q->rt_off + (uint64_t)q->rt_clusters * q->cluster_size;
+
+	if (off < q->cluster_size || off >= q->host_end || len > q->host_end - off ||
+	    (off < l1_end && off + len > q->l1_off) || (off < rt_end && off + len > q->rt_off)) {
+		pv_log_err(TAG, "%s: mapping to host offset %llu is invalid (corrupt image)",
+			   q->img->path, (unsigned long long)off);
+		return -EIO;
+	}
+	return 0;
+}
+
+int qcow2_flush_meta(struct qcow2 *q)
+{
+	bool l2_dirty = false;
+	int rc;
+
+	for (unsigned i = 0; i < q->l2c_n; i++)
+		l2_dirty |= q->l2c[i].dirty;
+	if (!l2_dirty && !q->l1_dirty && !q->pending_n)
+		return qcow2_sync(q);
+	/* 1: data and refcounts durable before any table points at them. */
+	if ((rc = qcow2_sync(q)) < 0)
+		return rc;
+	for (unsigned i = 0; i < q->l2c_n; i++) {
+		struct qcow2_l2_slot *s = &q->l2c[i];
+		if (!s->dirty)
+			continue;
+		if ((rc = qcow2_pwrite_all(q->fd, s->tbl, q->cluster_size, s->off)) < 0)
+			return rc;
+		s->dirty = false;
+	}
+	if (q->l1_dirty) {
+		/* 2: new L2 tables durable before L1 points at them. */
+		if ((rc = qcow2_sync(q)) < 0)
+			return rc;
+		uint64_t *be = malloc((size_t)q->l1_size * 8);
+		if (!be)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < q->l1_size; i++)
+			be[i] = qcow2_be64(q->l1[i]);
+		rc = qcow2_pwrite_all(q->fd, be, (uint64_t)q->l1_size * 8, q->l1_off);
+		free(be);
+		if (rc < 0)
+			return rc;
+		q->l1_dirty = false;
+	}
+	if ((rc = qcow2_sync(q)) < 0)
+		return rc;
+	/* 3: the old references are gone from the file; now refcounts may drop. */
+	return qcow2_apply_deferred_frees(q);
+}
+
+static struct qcow2_l2_slot *l2_victim(struct qcow2 *q, int *rc)
+{
+	struct qcow2_l2_slot *v = &q->l2c[0];
+	*rc = 0;
+	for (unsigned i = 0; i < q->l2c_n; i++) {
+		if (!q->l2c[i].off)
+			return &q->l2c[i];
+		if (q->l2c[i].lru < v->lru)
+			v = &q->l2c[i];
+	}
+	if (v->dirty)
+		*rc = qcow2_flush_meta(q); /* keeps the write order; rare with a sized cache */
+	return v;
+}
+
+static int l2_fill(struct qcow2 *q, uint64_t off, bool fresh, struct qcow2_l2_slot **out)
+{
+	int rc;
+	struct qcow2_l2_slot *s = l2_victim(q, &rc);
+	if (rc < 0)
+		return rc;
+	if (!s->tbl && posix_memalign((void **)&s->tbl, 4096, q->cluster_size))
+		return -ENOMEM;
+	s->off = 0;
+	s->dirty = false;
+	if (fresh)
+		memset(s->tbl, 0, q->cluster_size);
+	else if ((rc = qcow2_pread_all(q->fd, s->tbl, q->cluster_size, off)) < 0)
+		return rc;
+	s->off = off;
+	s->lru = ++q->lru_clock;
+	*out = s;
+	return 0;
+}
+
+int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot **out)
+{
+	uint64_t e = q->l1[l1i], off = e & QCOW2_OFFSET_MASK;
+	int rc;
+
+	*out = NULL;
+	if (!off) {
+		if (!alloc)
+			return 0;
+		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 || (rc = l2_fill(q, off, true, out)) < 0)
+			return rc;
+		(*out)->dirty = true;
+		q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
+		q->l1_dirty = true;
+		return 0;
+	}
+	if (off % q->cluster_size || qcow2_check_host_range(q, off, q->cluster_size) < 0)
+		return -EIO;
+	if (alloc && !(e & QCOW2_OFLAG_COPIED)) {
+		pv_log_err(TAG, "%s: shared L2 table (snapshot) cannot be written", q->img->path);
+		return -EIO;
+	}
+	for (unsigned i = 0; i < q->l2c_n; i++) {
+		if (q->l2c[i].off == off) {
+			q->l2c[i].lru = ++q->lru_clock;
+			*out = &q->l2c[i];
+			return 0;
+		}
+	}
+	return l2_fill(q, off, false, out);
+}
+
+/* Decompresses the cluster described by L2 entry e into q->bounce. */
+static int read_compressed(struct qcow2 *q, uint64_t e)
+{
+	unsigned x = 62 - (q->cluster_bits - 8);
+	uint64_t off = e & ((1ull << x) - 1);
+	uint64_t nsect = ((e >> x) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+	uint64_t csize = nsect * 512 - (off & 511);
+	z_stream zs;
+	int rc;
+
+	if (csize > 2 * q->cluster_size || off < q->cluster_size || off >= q->host_end)
+		return -EIO;
+	if (csize > q->host_end - off)
+		csize = q->host_end - off; /* the sector count may overshoot the file */
+	ssize_t n = pread(q->fd, q->zbuf, csize, (off_t)off);
+	if (n <= 0)
+		return -EIO;
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, -12) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = q->zbuf;
+	zs.avail_in = (unsigned)n;
+	zs.next_out = q->bounce;
+	zs.avail_out = (unsigned)q->cluster_size;
+	rc = inflate(&zs, Z_FINISH);
+	bool ok = (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && zs.avail_out == 0;
+	inflateEnd(&zs);
+	return ok ? 0 : -EIO;
+}
+
+/* Current L2 entry for guest offset goff (0 when no L2 table). */
+static int l2_entry(struct qcow2 *q, uint64_t goff, uint64_t *e)
+{
+	uint64_t cl = goff >> q->cluster_bits;
+	struct qcow2_l2_slot *s;
+	int rc = qcow2_l2_get(q, cl / q->l2_entries, false, &s);
+	*e = (rc == 0 && s) ? qcow2_be64(s->tbl[cl % q->l2_entries]) : 0;
+	return rc;
+}
+
+/* Host offset of a plain data cluster entry, or 0; -EIO when invalid. */
+static int64_t data_host(struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return 0;
+	uint64_t off = e & QCOW2_OFFSET_MASK;
+	if (!off || (q->version >= 3 && (e & QCOW2_OFLAG_ZERO)))
+		return 0;
+	if (off % q->cluster_size || qcow2_check_host_range(q, off, q->cluster_size) < 0)
+		return -EIO;
+	return (int64_t)off;
+}
+
+/* Fills buf with the current content of [goff, goff+n) for the parts that are
+ * not plain data (zero, backing, compressed).  Used by reads and COW. */
+static int read_unmapped(struct qcow2 *q, uint64_t e, uint64_t goff, void *buf, uint64_t n)
+{
+	int rc;
+
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		if ((rc = read_compressed(q, e)) < 0)
+			return rc;
+		memcpy(buf, (char *)q->bounce + (goff & (q->cluster_size - 1)), n);
+		return 0;
+	}
+	if ((e & QCOW2_OFFSET_MASK) || (q->version >= 3 && (e & QCOW2_OFLAG_ZERO)) || !q->backing) {
+		memset(buf, 0, n);
+		return 0;
+	}
+	return blk_image_read_sync(q->backing, goff, buf, n);
+}
+
+struct extent {
+	uint64_t rel, host, len;
+};
+
+/* Sends (async) or performs (sync, into buf) the pending data extent. */
+static int extent_flush(struct qcow2 *q, struct img_req *r, const struct blk_req *req,
+			struct extent *x, char *buf)
+{
+	int rc = 0;
+	if (!x->len)
+		return 0;
+	if (r)
+		rc = blk_image_emit(q->img, r, req, x->rel, x->host, x->len);
+	else
+		rc = qcow2_pread_all(q->fd, buf + x->rel, x->len, x->host);
+	x->len = 0;
+	return rc;
+}
+
+static int extent_add(struct qcow2 *q, struct img_req *r, const struct blk_req *req,
+		      struct extent *x, char *buf, uint64_t rel, uint64_t host, uint64_t n)
+{
+	if (x->len && x->host + x->len == host && x->rel + x->len == rel) {
+		x->len += n;
+		return 0;
+	}
+	int rc = extent_flush(q, r, req, x, buf);
+	*x = (struct extent){ rel, host, n };
+	return rc;
+}
+
+/* Reads [off, off+len): plain data through the engine when r is set (else
+ * pread into buf); zero, backing and compressed parts synchronously. */
+static int read_range(struct qcow2 *q, struct img_req *r, const struct blk_req *req,
+		      uint64_t off, uint64_t len, char *buf)
+{
+	struct extent x = { 0, 0, 0 };
+	int rc = 0;
+
+	for (uint64_t pos = 0; pos < len;) {
+		uint64_t goff = off + pos, in_cl = goff & (q->cluster_size - 1), e;
+		uint64_t n = q->cluster_size - in_cl < len - pos ? q->cluster_size - in_cl : len - pos;
+		int64_t h;
+		if ((rc = l2_entry(q, goff, &e)) < 0 || (h = data_host(q, e)) < 0)
+			return rc < 0 ? rc : -EIO;
+		if (h) {
+			rc = extent_add(q, r, req, &x, buf, pos, (uint64_t)h + in_cl, n);
+		} else if (!r) {
+			rc = read_unmapped(q, e, goff, buf + pos, n);
+		} else if (!(e & QCOW2_OFLAG_COMPRESSED) && !q->backing) {
+			blk_iov_zero(req->iov, req->iovcnt, pos, n);
+		} else if ((rc = read_unmapped(q, e, goff, q->tmp, n)) == 0) {
+			blk_iov_copy_to(req->iov, req->iovcnt, pos, q->tmp, n);
+		}
+		if (rc < 0)
+			return rc;
+		pos += n;
+	}
+	return extent_flush(q, r, req, &x, buf);
+}
+
+int qcow2_read(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
+{
+	return read_range(q, r, req, req->offset, blk_iov_bytes(req->iov, req->iovcnt), NULL);
+}
+
+int qcow2_read_sync(struct qcow2 *q, uint64_t off, void *buf, uint64_t len)
+{
+	return read_range(q, NULL, NULL, off, len, buf);
+}
+
+/* Drops the references an old L2 entry held, after the next metadata flush. */
+static int free_old(struct qcow2 *q, uint64_t e)
+{
+	int rc = 0;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		unsigned x = 62 - (q->cluster_bits - 8);
+		uint64_t off = e & ((1ull << x) - 1);
+		uint64_t nsect = ((e >> x) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+		uint64_t end = off + nsect * 512 - (off & 511);
+		for (uint64_t c = off & ~(q->cluster_size - 1); c < end && !rc; c += q->cluster_size)
+			if (c < q->host_end)
+				rc = qcow2_defer_free(q, c);
+		return rc;
+	}
+	if (e & QCOW2_OFFSET_MASK)
+		rc = qcow2_defer_free(q, e & QCOW2_OFFSET_MASK);
+	return rc;
+}
+
+static int set_entry(struct qcow2 *q, uint64_t goff, uint64_t newe)
+{
+	uint64_t cl = goff >> q->cluster_bits;
+	struct qcow2_l2_slot *s;
+	int rc = qcow2_l2_get(q, cl / q->l2_entries, true, &s);
+	if (rc < 0)
+		return rc;
+	uint64_t old = qcow2_be64(s->tbl[cl % q->l2_entries]);
+	if (old == newe)
+		return 0;
+	s->tbl[cl % q->l2_entries] = qcow2_be64(newe);
+	s->dirty = true;
+	return free_old(q, old);
+}
+
+/* Pending run of fully overwritten new clusters, written with one pwritev. */
+struct alloc_run {
+	uint64_t rel, goff, host, len;
+	const struct blk_req *req;
+};
+
+static int run_flush(struct qcow2 *q, struct alloc_run *a)
+{
+	struct iovec v[64];
+	int cnt = 0, rc;
+	uint64_t rel = a->rel, left = a->len;
+
+	if (!a->len)
+		return 0;
+	for (int i = 0; i < a->req->iovcnt && left; i++) {
+		const struct iovec *s = &a->req->iov[i];
+		if (rel >= s->iov_len) {
+			rel -= s->iov_len;
+			continue;
+		}
+		if (cnt == 64)
+			return -EINVAL;
+		uint64_t n = s->iov_len - rel < left ? s->iov_len - rel : left;
+		v[cnt++] = (struct iovec){ (char *)s->iov_base + rel, n };
+		left -= n;
+		rel = 0;
+	}
+	for (uint64_t done = 0; done < a->len;) {
+		ssize_t w = pwritev(q->img->fd, v, cnt, (off_t)(a->host + done));
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		done += (uint64_t)w;
+		if (done < a->len)
+			return -EIO; /* short write to a regular file: treat as failure */
+	}
+	/* Data is in place: now the L2 entries may point at it. */
+	for (uint64_t o = 0; o < a->len; o += q->cluster_size)
+		if ((rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED)) < 0)
+			return rc;
+	a->len = 0;
+	return 0;
+}
+
+/* Copy-on-write of one partially written cluster: old content (backing,
+ * zero, compressed or a shared data cluster) + new bytes into a new cluster.
+ * req == NULL writes zeros. */
+static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel, uint64_t goff,
+		       uint64_t n, uint64_t e)
+{
+	uint64_t in_cl = goff & (q->cluster_size - 1), start = goff - in_cl, host;
+	int64_t h = data_host(q, e);
+	int rc;
+
+	if (h < 0)
+		return -EIO;
+	if (h)
+		rc = qcow2_pread_all(q->fd, q->tmp, q->cluster_size, (uint64_t)h);
+	else
+		rc = read_unmapped(q, e, start, q->tmp, q->cluster_size);
+	if (rc < 0)
+		return rc;
+	if (req)
+		blk_iov_copy_from(req->iov, req->iovcnt, rel, (char *)q->tmp + in_cl, n);
+	else
+		memset((char *)q->tmp + in_cl, 0, n);
+	if ((rc = qcow2_alloc_cluster(q, &host)) < 0 ||
+	    (rc = qcow2_pwrite_all(q->img->fd, q->tmp, q->cluster_size, host)) < 0)
+		return rc;
+	return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
+}
+
+static int write_alloc(struct qcow2 *q, struct alloc_run *a, const struct blk_req *req,
+		       uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
+{
+	uint64_t host;
+	int rc;
+
+	if (n < q->cluster_size) {
+		if ((rc = run_flush(q, a)) < 0)
+			return rc;
+		return cow_partial(q, req, rel, goff, n, e);
+	}
+	if ((rc = qcow2_alloc_cluster(q, &host)) < 0)
+		return rc;
+	if (a->len && a->host + a->len == host && a->rel + a->len == rel && a->len < (8u << 20)) {
+		a->len += n;
+		return 0;
+	}
+	if ((rc = run_flush(q, a)) < 0)
+		return rc;
+	*a = (struct alloc_run){ rel, goff, host, n, req };
+	return 0;
+}
+
+int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
+{
+	uint64_t len = blk_iov_bytes(req->iov, req->iovcnt);
+	struct extent x = { 0, 0, 0 };
+	struct alloc_run a = { 0, 0, 0, 0, req };
+	bool allocated = false;
+	int rc = 0;
+
+	for (uint64_t pos = 0; pos < len && !rc;) {
+		uint64_t goff = req->offset + pos, in_cl = goff & (q->cluster_size - 1), e;
+		uint64_t n = q->cluster_size - in_cl < len - pos ? q->cluster_size - in_cl : len - pos;
+		struct qcow2_l2_slot *s;
+		uint64_t cl = goff >> q->cluster_bits;
+		if ((rc = qcow2_l2_get(q, cl / q->l2_entries, true, &s)) < 0)
+			break;
+		e = qcow2_be64(s->tbl[cl % q->l2_entries]);
+		int64_t h = data_host(q, e);
+		if (h < 0) {
+			rc = -EIO;
+		} else if (h && (e & QCOW2_OFLAG_COPIED)) {
+			rc = extent_add(q, r, req, &x, NULL, pos, (uint64_t)h + in_cl, n);
+		} else {
+			allocated = true;
+			rc = write_alloc(q, &a, req, pos, goff, n, e);
+		}
+		pos += n;
+	}
+	if (!rc)
+		rc = run_flush(q, &a);
+	if (!rc)
+		rc = extent_flush(q, r, req, &x, NULL);
+	if (!rc && allocated && (req->flags & BLK_REQ_FUA))
+		rc = qcow2_flush_meta(q);
+	return rc;
+}
+
+/* Discard and write-zeroes.  Whole clusters change their L2 entry (unmapped,
+ * or the v3 zero flag when a backing file would otherwise show through);
+ * partial clusters are zeroed in place for write-zeroes, ignored for discard. */
+int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
+{
+	int rc = 0;
+
+	for (uint64_t pos = 0; pos < len && !rc;) {
+		uint64_t goff = off + pos, in_cl = goff & (q->cluster_size - 1), e;
+		uint64_t n = q->cluster_size - in_cl < len - pos ? q->cluster_size - in_cl : len - pos;
+		pos += n;
+		if ((rc = l2_entry(q, goff, &e)) < 0)
+			break;
+		if (n == q->cluster_size) {
+			if (!q->backing)
+				rc = e ? set_entry(q, goff, 0) : 0;
+			else if (q->version >= 3)
+				rc = set_entry(q, goff, QCOW2_OFLAG_ZERO);
+			else if (zero)
+				rc = cow_partial(q, NULL, 0, goff, n, e);
+			continue;
+		}
+		if (!zero)
+			continue;
+		int64_t h = data_host(q, e);
+		if (h < 0)
+			rc = -EIO;
+		else if (h && (e & QCOW2_OFLAG_COPIED))
+			rc = blk_exec_write_zeroes(q->img->fd, (uint64_t)h + in_cl, n);
+		else if (h || (e & QCOW2_OFLAG_COMPRESSED) || (q->backing && !(q->version >= 3 && (e & QCOW2_OFLAG_ZERO))))
+			rc = cow_partial(q, NULL, 0, goff, n, e);
+	}
+	return rc;
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/* KVM-selftest style tests of the VMM: a few bytes of 32-bit guest code on
+ * the real /dev/kvm per test, asserting the exits and the device state.
+ * Guest code runs at CPL0, which PVM hosts emulate: keep it tiny. */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "loader.h"
+#include "serial.h"
+#include "test_hv.h"
+#include "vm.h"
+
+#define CODE_GPA 0x100000u
+
+static bool have_kvm;
+
+bool test_hv_have_kvm(void)
+{
+	return have_kvm;
+}
+
+struct tvm {
+	struct hv_vm *vm;
+	pthread_t watchdog;
+};
+
+static void *watchdog(void *arg)
+{
+	struct hv_vm *vm = arg;
+
+	for (int i = 0; i < 200 && !hv_vm_stopping(vm); i++)
+		usleep(50000);
+	if (!hv_vm_stopping(vm))
+		hv_vm_request_stop(vm, 0x7777); /* a value no test expects */
+	return NULL;
+}
+
+static struct hv_vm *tvm_new(const uint8_t *code, size_t len)
+{
+	struct hv_vm_opts o = { .name = "test", .mem_bytes = 8u << 20, .nr_vcpus = 1, .no_irqchip = true };
+	struct hv_vm *vm;
+	const char *err;
+
+	if (hv_vm_create(&vm, &o, &err) < 0)
+		return NULL;
+	memcpy(hv_vm_gpa_to_hva(vm, CODE_GPA, len), code, len);
+	hv_boot_regs_pvh(vm, CODE_GPA, 0);
+	return vm;
+}
+
+/* Runs until a stop request; returns the exit status. */
+static int tvm_run(struct hv_vm *vm)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, watchdog, vm);
+	hv_vm_run(vm);
+	pthread_join(t, NULL);
+	return vm->exit_status;
+}
+
+struct pio_dev {
+	uint8_t out80, out82[4];
+	unsigned n82;
+	uint16_t out84;
+	uint32_t out88;
+	unsigned reads81;
+};
+
+static void pio_dev_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct pio_dev *d = opaque;
+
+	if (!is_write) {
+		d->reads81++;
+		memset(data, 0x9c, len);
+		return;
+	}
+	if (off == 0)
+		d->out80 = *(uint8_t *)data;
+	else if (off == 2 && d->n82 < 4)
+		d->out82[d->n82++] = *(uint8_t *)data;
+	else if (off == 4 && len == 2)
+		memcpy(&d->out84, data, 2);
+	else if (off == 8 && len == 4)
+		memcpy(&d->out88, data, 4);
+}
+
+static void test_pio_out_in_reach_the_device_with_size(void)
+{
+	static const uint8_t code[] = {
+		0xb0, 0x42,                   /* mov al, 0x42 */
+		0xe6, 0x80,                   /* out 0x80, al */
+		0xe4, 0x81,                   /* in al, 0x81 (device: 0x9c) */
+		0xe6, 0x82,                   /* out 0x82, al */
+		0x66, 0xb8, 0x34, 0x12,       /* mov ax, 0x1234 */
+		0x66, 0xe7, 0x84,             /* out 0x84, ax */
+		0xb8, 0x78, 0x56, 0x34, 0x12, /* mov eax, 0x12345678 */
+		0xe7, 0x88,                   /* out 0x88, eax */
+		0xe4, 0x90,                   /* in al, 0x90 (nobody: 0xff) */
+		0xe6, 0x82,                   /* out 0x82, al */
+		0xb8, 0x05, 0x00, 0x00, 0x00, /* mov eax, 5 */
+		0xe7, 0xf4,                   /* out 0xf4, eax */
+	};
+	struct pio_dev d = { 0 };
+	struct hv_vm *vm;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	CU_ASSERT_EQUAL(hv_io_register(&vm->pio, 0x80, 16, pio_dev_io, &d), 0);
+	hv_debug_exit_init(vm);
+	CU_ASSERT_EQUAL(tvm_run(vm), 5);
+	CU_ASSERT_EQUAL(d.out80, 0x42);
+	CU_ASSERT_EQUAL(d.reads81, 1u);
+	CU_ASSERT_EQUAL(d.n82, 2u);
+	CU_ASSERT_EQUAL(d.out82[0], 0x9c);
+	CU_ASSERT_EQUAL(d.out82[1], 0xff);
+	CU_ASSERT_EQUAL(d.out84, 0x1234);
+	CU_ASSERT_EQUAL(d.out88, 0x12345678u);
+	hv_vm_destroy(vm);
+}
+
+struct mmio_dev {
+	uint64_t wr_off;
+	uint32_t wr_val;
+	unsigned writes, reads;
+};
+
+static void mmio_dev_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct mmio_dev *d = opaque;
+
+	if (is_write) {
+		d->writes++;
+		d->wr_off = off;
+		memcpy(&d->wr_val, data, len < 4 ? len : 4);
+	} else {
+		uint32_t v = 0x11223344 + (uint32_t)off;
+
+		d->reads++;
+		memcpy(data, &v, len < 4 ? len : 4);
+	}
+}
+
+static void test_mmio_read_write_in_pci_hole_reach_the_device(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x10, 0x00, 0xd0,       /* mov eax, 0xd0001000 */
+		0xc7, 0x40, 0x08, 0xef, 0xbe, 0xad, 0xde, /* mov dword [eax+8], 0xdeadbeef */
+		0x8b, 0x50, 0x04,                   /* mov edx, [eax+4] (0x11223348) */
+		0x89, 0xd0,                         /* mov eax, edx */
+		0xe7, 0xf4,                         /* out 0xf4, eax -> status 0x48 */
+	};
+	struct mmio_dev d = { 0 };
+	struct hv_vm *vm;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	CU_ASSERT_EQUAL(hv_io_register(&vm->mmio, 0xd0001000, 0x1000, mmio_dev_io, &d), 0);
+	hv_debug_exit_init(vm);
+	CU_ASSERT_EQUAL(tvm_run(vm), 0x48);
+	CU_ASSERT_EQUAL(d.writes, 1u);
+	CU_ASSERT_EQUAL(d.wr_off, 8u);
+	CU_ASSERT_EQUAL(d.wr_val, 0xdeadbeefu);
+	CU_ASSERT_EQUAL(d.reads, 1u);
+	hv_vm_destroy(vm);
+}
+
+static void test_serial_output_reaches_console_file(void)
+{
+	static const uint8_t code[] = {
+		0x66, 0xba, 0xfd, 0x03,       /* mov dx, 0x3fd (LSR) */
+		0xec,                         /* in al, dx */
+		0x88, 0xc3,                   /* mov bl, al */
+		0x66, 0xba, 0xf8, 0x03,       /* mov dx, 0x3f8 */
+		0xb0, 'o', 0xee,              /* mov al, 'o'; out dx, al */
+		0xb0, 'k', 0xee,              /* mov al, 'k'; out dx, al */
+		0xb0, '\n', 0xee,             /* mov al, '\n'; out dx, al */
+		0x88, 0xd8,                   /* mov al, bl */
+		0xe6, 0xf4,                   /* out 0xf4, al -> status = LSR */
+	};
+	char path[] = "/tmp/test_hv_serial_XXXXXX", spec[64], buf[16] = "";
+	struct hv_console *con;
+	const char *err;
+	struct hv_vm *vm;
+	int fd;
+
+	if (!have_kvm)
+		return;
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CU_ASSERT_FATAL(hv_console_open(&con, spec, &err) == 0);
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	CU_ASSERT_EQUAL(hv_serial_init(vm, con), 0);
+	hv_debug_exit_init(vm);
+	CU_ASSERT_EQUAL(tvm_run(vm), 0x60); /* THRE | TEMT, no data */
+	CU_ASSERT_EQUAL(read(fd, buf, sizeof(buf) - 1), 3);
+	CU_ASSERT_STRING_EQUAL(buf, "ok\n");
+	hv_serial_free(vm);
+	hv_vm_destroy(vm);
+	hv_console_close(con);
+	close(fd);
+	unlink(path);
+}
+
+static void test_debug_exit_status_is_low_byte_of_write(void)
+{
+	static const uint8_t code[] = {
+		0xb8, 0xa5, 0x34, 0x12, 0x00, /* mov eax, 0x1234a5 */
+		0xe7, 0xf4,                   /* out 0xf4, eax */
+		0xeb, 0xfe,                   /* jmp $ (never reached) */
+	};
+	struct hv_vm *vm;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	hv_debug_exit_init(vm);
+	CU_ASSERT_EQUAL(tvm_run(vm), 0xa5);
+	CU_ASSERT_EQUAL(vm->stop_reason, HV_STOP_EXIT);
+	hv_vm_destroy(vm);
+}
+
+static void test_triple_fault_is_reported_not_hung(void)
+{
+	static const uint8_t code[] = { 0x0f, 0x0b }; /* ud2 with an empty IDT */
+	struct kvm_sregs s;
+	struct hv_vm *vm;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	CU_ASSERT_FATAL(ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &s) == 0);
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	CU_ASSERT_FATAL(ioctl(vm->vcpus[0].fd, KVM_SET_SREGS, &s) == 0);
+	CU_ASSERT_EQUAL(tvm_run(vm), HV_EXIT_TRIPLE_FAULT);
+	hv_vm_destroy(vm);
+}
+
+static void test_stop_request_kicks_vcpu_in_guest_loop(void)
+{
+	static const uint8_t code[] = { 0xeb, 0xfe }; /* jmp $ */
+	struct hv_vm *vm;
+	pthread_t t;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	pthread_create(&t, NULL, watchdog, vm);
+	usleep(100000);
+	hv_vm_request_stop(vm, 143);
+	hv_vm_run(vm);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(vm->exit_status, 143);
+	hv_vm_destroy(vm);
+}
+
+static void test_gpa_to_hva_checks_bounds_and_hole(void)
+{
+	struct hv_vm_opts o = { .name = "t", .mem_bytes = 8u << 20, .nr_vcpus = 1, .no_irqchip = true };
+	struct hv_vm *vm;
+	const char *err;
+
+	if (!have_kvm)
+		return;
+	CU_ASSERT_FATAL(hv_vm_create(&vm, &o, &err) == 0);
+	CU_ASSERT_PTR_NOT_NULL(hv_vm_gpa_to_hva(vm, 0, 8u << 20));
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, 0, (8u << 20) + 1));
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, (8u << 20) - 4, 8));
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, UINT64_MAX - 2, 8));
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, HV_4G, 1));
+	CU_ASSERT_EQUAL(vm->ram_above_4g, 0u);
+	hv_vm_destroy(vm);
+}
+
+int main(void)
+{
+	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+	if (!have_kvm)
+		printf("SKIP: /dev/kvm not usable, KVM guest tests pass vacuously\n");
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	CU_pSuite s = CU_add_suite("hv_guest", NULL, NULL);
+
+	CU_add_test(s, "test_pio_out_in_reach_the_device_with_size", test_pio_out_in_reach_the_device_with_size);
+	CU_add_test(s, "test_mmio_read_write_in_pci_hole_reach_the_device",
+		    test_mmio_read_write_in_pci_hole_reach_the_device);
+	CU_add_test(s, "test_serial_output_reaches_console_file", test_serial_output_reaches_console_file);
+	CU_add_test(s, "test_debug_exit_status_is_low_byte_of_write", test_debug_exit_status_is_low_byte_of_write);
+	CU_add_test(s, "test_triple_fault_is_reported_not_hung", test_triple_fault_is_reported_not_hung);
+	CU_add_test(s, "test_stop_request_kicks_vcpu_in_guest_loop", test_stop_request_kicks_vcpu_in_guest_loop);
+	CU_add_test(s, "test_gpa_to_hva_checks_bounds_and_hole", test_gpa_to_hva_checks_bounds_and_hole);
+	test_hv_iobus_add();
+	test_hv_loader_add();
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_tests_failed();
+
+	CU_cleanup_registry();
+		return failed ? 1 : 0;
+}
