@@ -1,8 +1,9 @@
 # tests/harness/: the no-VM guest harness, and the PV platform unit tests built on it.
-HARNESS_CPPFLAGS := -Ihv/pv -Ibackend/lib -Ifrontend-guest/core -Itests/harness
-HARNESS_LIBS := $(B)/lib/libpvplat.a $(B)/lib/libpvback.a $(B)/lib/libpvfront.a $(B)/lib/libpvutil.a
+HARNESS_CPPFLAGS := -Ihv/pv -Ibackend/lib -Ifrontend-guest/core -Itests/harness -Ixenstore-like
+HARNESS_LIBS := $(B)/lib/libpvplat.a $(B)/lib/libpvback.a $(B)/lib/libpvfront.a \
+	$(B)/lib/libpvstore.a $(B)/lib/libpvstored.a $(B)/lib/libpvutil.a
 $(B)/obj/tests/harness/%.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
-PLAT_TEST_NAMES := test_grant test_evtchn test_ctl test_front_store test_hcall_kvm
+PLAT_TEST_NAMES := test_grant test_evtchn test_ctl test_front_store test_front_xsd test_hcall_kvm
 $(PLAT_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS)
 
 PLAT_TESTS := $(PLAT_TEST_NAMES:%=$(B)/tests/%)
