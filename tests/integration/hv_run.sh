@@ -79,8 +79,9 @@ if [ $rc -eq 0 ] && [ "$out" = "boot" ]; then pass test_run_reboot_with_on_reboo
 else fail test_run_reboot_with_on_reboot_destroy_exits "exit $rc, output '$out', $(cat "$W/err")"; fi
 "$PVKVM" run --kernel "$G" --append r --mem 32M --console file:"$W/reboots" </dev/null 2>"$W/err" &
 pid=$!
-for _ in $(seq 200); do [ "$(grep -c boot "$W/reboots" 2>/dev/null)" -ge 3 ] && break; sleep 0.05; done
-n=$(grep -c boot "$W/reboots" 2>/dev/null); kill -TERM $pid; wait $pid; rc=$?
+boots() { local n; n=$(grep -c boot "$W/reboots" 2>/dev/null); echo "${n:-0}"; }
+for _ in $(seq 200); do [ "$(boots)" -ge 3 ] && break; sleep 0.05; done
+n=$(boots); kill -TERM $pid; wait $pid; rc=$?
 if [ "$n" -ge 3 ] && [ $rc -eq 143 ]; then pass "test_run_reboot_restarts_guest ($n boots seen)"
 else fail test_run_reboot_restarts_guest "$n boots, exit $rc, $(cat "$W/err")"; fi
 
