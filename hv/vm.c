@@ -154,14 +154,11 @@ static void vm_patch_cpuid(struct hv_vm *vm)
 	if (e)
 		e->eax = CPUID_KVM_MOVED + 1;
 	e = cpuid_find(c, 1, 0);
-	if (e) {
+	/* Masking features here (say cmpxchg16b or XSAVE, which KVM's emulator
+	 * cannot run at CPL0 on PVM) does not work on PVM: it replaces leaf 1
+	 * with the host's on KVM_SET_CPUID2 (measured), so we do not try. */
+	if (e)
 		e->ecx |= 1u << 31; /* hypervisor present */
-		/* On PVM, CPL0 code is emulated, and KVM's emulator cannot run
-		 * cmpxchg16b or xsave/xrstor (shared/baseline): hide them so a
-		 * guest kernel takes the paths the emulator knows. */
-		if (vm->pvm)
-			e->ecx &= ~((1u << 13) | (1u << 26) | (1u << 27) | (1u << 28));
-	}
 	struct kvm_cpuid_entry2 sig = {
 		.function = CPUID_PVKVM_BASE, .eax = CPUID_PVKVM_TSC,
 	};
