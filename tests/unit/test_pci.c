@@ -248,8 +248,10 @@ static void test_readonly_bits_stay_readonly(void)
 	/* Writable: interrupt line; command keeps only its defined bits. */
 	cfg_write(1, HV_PCI_INT_LINE, 0x0b, 1);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_INT_LINE, 1), 0x0b);
+	CU_ASSERT_FALSE(hv_pci_bus_master_enabled(tdev));
 	cfg_write(1, HV_PCI_COMMAND, 0xffff, 2);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_COMMAND, 2), 0x0407);
+	CU_ASSERT(hv_pci_bus_master_enabled(tdev));
 	/* No expansion ROM: sizing reads zero. */
 	cfg_write(1, HV_PCI_ROM_ADDRESS, 0xffffffff, 4);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_ROM_ADDRESS, 4), 0);
