@@ -529,10 +529,16 @@ static void test_hostile_config_and_bar_values_never_crash(void)
 			io_write(&pio, 0xcfc + (r >> 4) % 4, v, len);
 		else
 			io_read(&pio, 0xcfc + (r >> 4) % 4, len);
-		if (hv_pci_bar_addr(tdev, 2, &a))
-			io_write(&mmio, a + (v % 4096), v, 4);
+		if (hv_pci_bar_addr(tdev, 2, &a)) { /* MSI-X table and PBA, any size */
+			uint64_t q = (uint64_t)v << 32 | r, off = a + (v % 4096);
+			unsigned qlen = 1u << ((r >> 8) % 4);
+
+			hv_io_dispatch(&mmio, off, &q, qlen, (r >> 12) & 1);
+			hv_pci_msix_notify(tdev, (r >> 16) % HV_TESTDEV_NR_VECTORS);
+		}
 		if (hv_pci_bar_addr(tdev, 0, &a))
 			io_write(&mmio, a + (v % 4096), v, len);
+		io_write(&mmio, ECAM_BASE + (r % (1u << 20)), v, len);
 	}
 	/* The host bridge still answers. */
 	CU_ASSERT_EQUAL(cfg_read(0, 0, 2), HV_PCI_HOST_VENDOR);
