@@ -33,7 +33,7 @@ static void vm_request(struct hv_vm *vm, enum hv_stop_reason why, int status)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->stop_reason == HV_STOP_NONE) {
 		vm->exit_status = status;
-		__atomic_store_n(&vm->stop_reason, why, __ATOMIC_RELEASE);
+		__atomic_store_n(&vm->stop_reason, why, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
@@ -151,13 +151,14 @@ int hv_vcpu_start(struct hv_vm *vm, unsigned id, const struct kvm_regs *regs, co
 	*v->start_sregs = *sregs;
 	v->start_pending = true;
 	pthread_cond_signal(&v->start_cond);
+	/* Out of KVM_RUN (an AP waiting for INIT/SIPI sits inside it).  Under
+	 * start_lock, so the vCPU cannot load the state and clear
+	 * immediate_exit before we set it. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_running)
+		pthread_kill(v->thread, HV_SIG_KICK);
 out:
 	pthread_mutex_unlock(&v->start_lock);
-	if (r == 0 && v->thread_started) {
-		/* Out of KVM_RUN (an AP waiting for INIT/SIPI sits inside it). */
-		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-		pthread_kill(v->thread, HV_SIG_KICK);
-	}
 	return r;
 }
 
@@ -181,8 +182,12 @@ static bool vcpu_take_start(struct hv_vcpu *v)
 		}
 		v->start_pending = false;
 		v->started = true;
+		/* Undo hv_vcpu_start()'s kick, then look at the stop flag again: a
+		 * stop stores its reason before its own immediate_exit, so either
+		 * we see the reason here or its immediate_exit survives (seq_cst). */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	}
-	if (hv_vm_stopping(v->vm))
+	if (__atomic_load_n(&v->vm->stop_reason, __ATOMIC_SEQ_CST) != HV_STOP_NONE)
 		ok = false;
 	pthread_mutex_unlock(&v->start_lock);
 	return ok;
@@ -204,15 +209,19 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, HV_SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* From here on a start request kicks us; before, we find it pending. */
+	pthread_mutex_lock(&v->start_lock);
+	v->thread_running = true;
+	pthread_mutex_unlock(&v->start_lock);
 	while (!hv_vm_stopping(v->vm)) {
 		if (!vcpu_take_start(v))
 			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				/* A start kick, or a stop (then the loop test ends us). */
-				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+			/* immediate_exit stays as the kicker left it: whoever set
+			 * it (a stop, a start, hv/pv's vcpu_up while it holds the
+			 * vCPU between our KVM_RUN calls) also clears it. */
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			}
 			pv_log_err(TAG, "%s: vcpu%u: KVM_RUN: %s", v->vm->name, v->id, strerror(errno));
 			hv_vm_request_stop(v->vm, HV_EXIT_HOST);
 			break;
@@ -220,6 +229,9 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	pthread_mutex_lock(&v->start_lock);
+	v->thread_running = false;
+	pthread_mutex_unlock(&v->start_lock);
 	return NULL;
 }
 
@@ -255,7 +267,7 @@ void hv_vm_stop_vcpus(struct hv_vm *vm)
 		if (!v->thread_started)
 			continue;
 		if (v->run)
-			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_mutex_lock(&v->start_lock);
 		pthread_cond_broadcast(&v->start_cond); /* an AP waiting to be started */
 		pthread_mutex_unlock(&v->start_lock);

@@ -63,6 +63,7 @@ struct hv_vcpu {
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;
 	bool started;              /* vCPU 0: by the loader; others: hv_vcpu_start() */
+	bool thread_running;       /* set by the vCPU thread itself, under start_lock */
 	bool start_pending;
 	struct kvm_regs *start_regs;
 	struct kvm_sregs *start_sregs;
