@@ -79,6 +79,12 @@ else
 	else
 		fail test_mini_pci_scan_finds_bridge_and_virtio_blk_pci "exit $rc: $(grep -E 'pci|mini:' "$work/pc.q" | tail -n 4 | tr '\r\n' '  ')"
 	fi
+	# (pushfq's IOPL/IF are the host's on PVM, so only the CPL is asserted)
+	if grep -q '^mini: cpl 3;' "$work/demo.q"; then
+		pass test_mini_programs_run_at_cpl3
+	else
+		fail test_mini_programs_run_at_cpl3 "$(grep '^mini: cpl' "$work/demo.q")"
+	fi
 	if grep -q 'option color = "blue"' "$work/demo.q"; then
 		pass test_mini_cmdline_options_parsed
 	else
@@ -102,7 +108,7 @@ expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exc
 expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
-	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
+	pat='^mini: (cpl|command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
 	if diff <(tr -d '\r' <"$work/demo.q" | grep -E "$pat") \
 		<(tr -d '\r' <"$work/demo.p" | grep -E "$pat") >"$work/diff" 2>&1; then
 		pass test_mini_same_results_on_qemu_and_pvkvm
