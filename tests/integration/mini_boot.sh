@@ -106,6 +106,10 @@ expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit s
 expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
 expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
 expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
+# pvkvm's own CPUID leaves, read at CPL0 by the trampoline (CPL3 CPUID is the host's on PVM).
+expect_run test_mini_sees_pvkvm_signature_and_tsc_leaf "$work/demo.p" 0 \
+	'^mini: hypervisor signature "pvkvmpvkvmpv" max leaf 0x40000010 (cpuid at CPL0'
+expect_run test_mini_clock_comes_from_pvkvm_tsc_leaf "$work/demo.p" 0 '^mini: tsc [0-9]* kHz (from cpuid 0x40000010)'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
 	pat='^mini: (cpl|command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'

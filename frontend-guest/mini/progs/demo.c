@@ -29,6 +29,8 @@ static void show_privilege(void)
 	       (unsigned long)(rflags >> 12 & 3), rflags & 0x200 ? "on" : "off");
 }
 
+extern const uint32_t mini_cpuid_cpl0[8];
+
 static void show_cpu(void)
 {
 	static const struct { unsigned reg, bit; const char *name; } feats[] = {
@@ -65,8 +67,11 @@ static void show_cpu(void)
 		memcpy(vendor, &r[1], 4);
 		memcpy(vendor + 4, &r[2], 4);
 		memcpy(vendor + 8, &r[3], 4);
-		printf("mini: hypervisor signature \"%s\" max leaf 0x%x\n", vendor, r[0]);
+		printf("mini: hypervisor signature \"%s\" max leaf 0x%x (cpuid at CPL3)\n", vendor, r[0]);
 	}
+	memcpy(vendor, &mini_cpuid_cpl0[1], 12);
+	printf("mini: hypervisor signature \"%s\" max leaf 0x%x (cpuid at CPL0: the VMM's)\n",
+	       vendor, mini_cpuid_cpl0[0]);
 }
 
 static void show_pci(void)
