@@ -5,6 +5,7 @@
  *   (or runtime_ms=) size=BYTES offset=BYTES verify=0|1 rwmix=70 seed=1
  *   loops=N (sequential passes over the region, 0 = until runtime)
  *   ios=N (stop after N I/Os, 0 = until runtime)
+ *   readback=1 (then read the region once, verifying; a second RESULT line)
  *   fsync=N (after every N writes: drain, flush, and print "blk: flushed through
  *   byte X" -- for a first sequential write pass, every byte of [offset, X)
  *   is then durable; the durability tests kill the VMM and check that)
@@ -303,6 +304,32 @@ static void report(const struct blk_run *r, uint64_t ns)
 	       (unsigned long)r->st.errors, r->job.verify, (unsigned long)r->st.verify_errors);
 }
 
+/* readback=1: after the job, read the whole region once and check the
+ * pattern (one boot writes and verifies: QEMU -M pc takes seconds to boot). */
+static void blk_readback(struct blk_run *r)
+{
+	uint64_t errors = r->st.errors, verify_errors = r->st.verify_errors;
+
+	r->job.rw = "read";
+	r->job.rand = false;
+	r->job.read_pct = 100;
+	r->job.verify = true;
+	r->job.loops = 1;
+	r->job.runtime_ns = 0;
+	r->job.max_ios = 0;
+	r->job.fsync = 0;
+	r->next_seq = r->issued = r->passes = 0;
+	r->stopping = r->draining = false;
+	memset(&r->st, 0, sizeof(r->st));
+	mini_hist_init(&r->st.lat[0]);
+	mini_hist_init(&r->st.lat[1]);
+	printf("blk: read back offset=%lu size=%lu with verification\n", (unsigned long)r->job.offset,
+	       (unsigned long)r->job.size);
+	report(r, mini_cycles_to_ns(blk_loop(r)));
+	r->st.errors += errors;
+	r->st.verify_errors += verify_errors;
+}
+
 static int blk_main(const char *arg)
 {
 	struct blk_run *r = &run;
@@ -342,6 +369,8 @@ static int blk_main(const char *arg)
 	if (r->st.lat[1].count)
 		blk_periodic_flush(r);     /* the final flush, reported like the others */
 	report(r, ns);
+	if (mini_opt_u64("readback", 0) && !r->st.errors)
+		blk_readback(r);
 	if (r->st.errors || r->st.verify_errors) {
 		printf("blk: FAILED: %lu I/O errors, %lu sectors failed verification\n",
 		       (unsigned long)r->st.errors, (unsigned long)r->st.verify_errors);
