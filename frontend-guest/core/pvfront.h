@@ -44,6 +44,8 @@ struct pvfront_env {
 	int64_t (*hypercall)(void *opaque, uint32_t nr, uint64_t a1, uint64_t a2, uint64_t a3);
 	/* Optional: one line of diagnostics. */
 	void (*log)(void *opaque, const char *msg);
+	/* Optional: called in polling loops (pause, or yield in a host process). */
+	void (*relax)(void *opaque);
 };
 
 struct pvfront {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The host harness: see harness.h. */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,11 @@ static void env_log(void *o, const char *msg)
 	fprintf(stderr, "guest: %s\n", msg);
 }
 
+static void env_relax(void *o)
+{
+	sched_yield();
+}
+
 /* struct evtchn_host_ops: the KVM_IOEVENTFD / irqfd stand-ins. */
 static int host_doorbell_bind(void *o, uint32_t port, int efd)
 {
@@ -118,6 +124,27 @@ static int host_shutdown(void *o, uint32_t reason)
 {
 	((struct harness_guest *)o)->shutdown_reason = (int)reason;
 	return 0;
+}
+
+static void host_store_notify(void *o)
+{
+	struct harness_guest *g = o;
+
+	if (g->store)
+		pv_store_proxy_kick(g->store);
+}
+
+int harness_store_attach(struct harness_guest *g, int store_fd)
+{
+	void *page = harness_alloc_page(g);
+	int err;
+
+	if (!page)
+		return -ENOMEM;
+	err = pv_plat_set_store_ring(g->plat, harness_gpa(g, page) >> 12);
+	if (!err)
+		err = pv_store_proxy_start(&g->store, g->plat, store_fd);
+	return err;
 }
 
 static int harness_ram(struct harness_guest *g, uint64_t ram_size)
@@ -155,6 +182,7 @@ int harness_guest_new(struct harness_guest **out, uint64_t ram_size, uint32_t nr
 	g->ops = (struct pv_plat_ops){
 		.evtchn = { host_doorbell_bind, host_doorbell_unbind, host_upcall_fd },
 		.shutdown = host_shutdown,
+		.store_notify = host_store_notify,
 	};
 	err = harness_ram(g, ram_size);
 	if (err)
@@ -174,8 +202,11 @@ int harness_guest_new(struct harness_guest **out, uint64_t ram_size, uint32_t nr
 	err = pv_ctl_start(g->ctl);
 	if (err)
 		goto fail;
-	g->env = (struct pvfront_env){ g, env_alloc_page, env_v2p, env_p2v, env_doorbell,
-				       env_hcall, env_log };
+	g->env = (struct pvfront_env){
+		.opaque = g, .alloc_page = env_alloc_page, .virt_to_phys = env_v2p,
+		.phys_to_virt = env_p2v, .doorbell = env_doorbell, .hypercall = env_hcall,
+		.log = env_log, .relax = env_relax,
+	};
 	err = pvfront_init(&g->front, &g->env, (uint16_t)nr_vcpus);
 	if (err)
 		goto fail;
@@ -190,6 +221,7 @@ void harness_guest_free(struct harness_guest *g)
 {
 	if (!g)
 		return;
+	pv_store_proxy_stop(g->store);
 	pv_ctl_close(g->ctl);
 	pv_plat_free(g->plat);
 	if (g->run_dir[0])

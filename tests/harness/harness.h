@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "plat.h"
+#include "store_proxy.h"
 #include "pvfront.h"
 
 #define HARNESS_DOMID 5
@@ -34,6 +35,7 @@ struct harness_guest {
 	int db_fd[PVKVM_EVTCHN_NR_PORTS]; /* "ioeventfd" registrations */
 	uint64_t vmm_exits;   /* doorbells and hypercalls that reached the VMM */
 	int shutdown_reason;  /* -1: none */
+	struct pv_store_proxy *store;
 	char run_dir[64];
 	char ctl_path[128];
 };
@@ -48,5 +50,9 @@ void *harness_alloc_page(struct harness_guest *g);
 /* A hypercall as a vCPU would make it. */
 int64_t harness_hcall(struct harness_guest *g, uint32_t vcpu, uint64_t nr, uint64_t a1,
 		      uint64_t a2, uint64_t a3);
+
+/* Gives the guest a store ring proxied to store_fd (a byte stream speaking
+ * xs_wire: a socketpair to a fake store, or pvkvm-stored). */
+int harness_store_attach(struct harness_guest *g, int store_fd);
 
 #endif
