@@ -55,8 +55,4 @@ struct xs_daemon_stats {
 };
 void xs_daemon_get_stats(struct xs_daemon *d, struct xs_daemon_stats *st);
 
-/* The default socket: $PVKVM_RUN_DIR/store.sock, PVKVM_RUN_DIR defaulting
- * to /run/pvkvm for root or $XDG_RUNTIME_DIR/pvkvm. */
-int xs_default_socket_path(char *buf, size_t size);
-
 #endif
