@@ -173,6 +173,11 @@ static int cl_flush(struct xs_client *c)
 	return rc;
 }
 
+int xs_client_flush(struct xs_client *c)
+{
+	return cl_flush(c);
+}
+
 /* Queues a request; pipelined requests leave in large writes, flushed when
  * the buffer fills or the caller waits for a reply. */
 int xs_client_send(struct xs_client *c, uint32_t type, uint32_t tx, const void *payload,

@@ -234,8 +234,13 @@ static void watch_latency(const char *sock, unsigned n)
 
 		s.fired = 0;
 		xs_client_send(b, XS_WRITE, 0, "/bench/watched\0x", 16, NULL);
+		xs_client_flush(b);
 		while (!s.fired && xs_client_dispatch(a, 1000) >= 0 && now_us() - ts < 1e6)
 			;
+		if (!s.fired) {
+			fprintf(stderr, "bench_store: watch event lost\n");
+			exit(2);
+		}
 		lat[i] = s.t1 - ts;
 		xs_client_recv(b, &h, buf);
 	}
@@ -283,7 +288,7 @@ static void phase_ops(const char *sock, double secs)
 				xs_client_send(c, XS_READ, 0, req, (size_t)n + 1, NULL);
 				sent++;
 			}
-			if (xs_client_recv(c, &h, buf) || h.type == XS_ERROR)
+			if (xs_client_recv(c, &h, buf) || h.type != XS_READ)
 				break;
 			got++;
 		}
