@@ -28,7 +28,7 @@ $(B)/tests/test_xs: $(patsubst %,$(B)/obj/tests/unit/%.o,$(XS_TEST_SRCS)) $(B)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS)
 UNIT_TESTS += $(B)/tests/test_xs
-CHECK_SCRIPTS += tests/integration/xs_interop.sh
+CHECK_SCRIPTS += tests/integration/xs_interop.sh tests/integration/xs_crash.sh
 APT_DEPS += xenstore-utils
 
 # Benchmark: pvkvm-stored next to Xen's oxenstored (tests/bench/bench_store.sh).

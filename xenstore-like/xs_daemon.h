@@ -42,7 +42,7 @@ int xs_daemon_run(struct xs_daemon *d);
 void xs_daemon_stop(struct xs_daemon *d);
 void xs_daemon_free(struct xs_daemon *d);
 /* Serve an already-connected stream socket as domain `domid` (0 privileged).
- * Only from the thread running xs_daemon_run(), or before it starts. */
+ * Thread-safe: the loop thread picks it up.  The daemon owns fd afterwards. */
 int xs_daemon_add_conn(struct xs_daemon *d, int fd, uint32_t domid);
 
 /* Statistics for tests and benchmarks. */
