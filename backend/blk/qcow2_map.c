@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define TAG "qcow2"
@@ -348,35 +349,48 @@ struct alloc_run {
 	const struct blk_req *req;
 };
 
-static int run_flush(struct qcow2 *q, struct alloc_run *a)
+/* Writes [rel, rel+len) of a request's iovec at host offset off, synchronously,
+ * 64 segments per pwritev. */
+static int iov_pwrite(int fd, const struct iovec *iov, int cnt, uint64_t rel, uint64_t len,
+		      uint64_t off)
 {
 	struct iovec v[64];
-	int cnt = 0, rc;
-	uint64_t rel = a->rel, left = a->len;
+	int i = 0;
+
+	while (len) {
+		int n = 0;
+		uint64_t chunk = 0;
+		for (; i < cnt && n < 64 && chunk < len; i++) {
+			if (rel >= iov[i].iov_len) {
+				rel -= iov[i].iov_len;
+				continue;
+			}
+			uint64_t m = iov[i].iov_len - rel < len - chunk ? iov[i].iov_len - rel : len - chunk;
+			v[n++] = (struct iovec){ (char *)iov[i].iov_base + rel, m };
+			chunk += m;
+			rel = 0;
+		}
+		if (!n)
+			return -EINVAL;
+		ssize_t w = pwritev(fd, v, n, (off_t)off);
+		if (w < 0)
+			return -errno;
+		if ((uint64_t)w != chunk)
+			return -EIO; /* short write to a regular file: treat as failure */
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int run_flush(struct qcow2 *q, struct alloc_run *a)
+{
+	int rc;
 
 	if (!a->len)
 		return 0;
-	for (int i = 0; i < a->req->iovcnt && left; i++) {
-		const struct iovec *s = &a->req->iov[i];
-		if (rel >= s->iov_len) {
-			rel -= s->iov_len;
-			continue;
-		}
-		if (cnt == 64)
-			return -EINVAL;
-		uint64_t n = s->iov_len - rel < left ? s->iov_len - rel : left;
-		v[cnt++] = (struct iovec){ (char *)s->iov_base + rel, n };
-		left -= n;
-		rel = 0;
-	}
-	for (uint64_t done = 0; done < a->len;) {
-		ssize_t w = pwritev(q->img->fd, v, cnt, (off_t)(a->host + done));
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		done += (uint64_t)w;
-		if (done < a->len)
-			return -EIO; /* short write to a regular file: treat as failure */
-	}
+	if ((rc = iov_pwrite(q->img->fd, a->req->iov, a->req->iovcnt, a->rel, a->len, a->host)) < 0)
+		return rc;
 	/* Data is in place: now the L2 entries may point at it. */
 	for (uint64_t o = 0; o < a->len; o += q->cluster_size)
 		if ((rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED)) < 0)
@@ -385,18 +399,45 @@ static int run_flush(struct qcow2 *q, struct alloc_run *a)
 	return 0;
 }
 
+static bool reads_as_zero(const struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return false;
+	if (q->version >= 3 && (e & QCOW2_OFLAG_ZERO))
+		return true;
+	return !(e & QCOW2_OFFSET_MASK) && !q->backing;
+}
+
 /* Copy-on-write of one partially written cluster: old content (backing,
  * zero, compressed or a shared data cluster) + new bytes into a new cluster.
- * req == NULL writes zeros. */
+ * req == NULL writes zeros.  A new cluster past the end of the file already
+ * reads as zeros, so when the old content is zeros only the new bytes are
+ * written and the file is extended over the rest (4 KiB instead of a whole
+ * cluster for a small write into an empty image). */
 static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel, uint64_t goff,
 		       uint64_t n, uint64_t e)
 {
 	uint64_t in_cl = goff & (q->cluster_size - 1), start = goff - in_cl, host;
 	int64_t h = data_host(q, e);
+	struct stat st;
 	int rc;
 
 	if (h < 0)
 		return -EIO;
+	if ((rc = qcow2_alloc_cluster(q, &host)) < 0)
+		return rc;
+	if (req && reads_as_zero(q, e)) {
+		if (fstat(q->fd, &st) < 0)
+			return -errno;
+		if (host >= (uint64_t)st.st_size) {
+			if ((rc = iov_pwrite(q->img->fd, req->iov, req->iovcnt, rel, n, host + in_cl)) < 0)
+				return rc;
+			if (in_cl + n < q->cluster_size &&
+			    ftruncate(q->fd, (off_t)(host + q->cluster_size)) < 0)
+				return -errno;
+			return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
+		}
+	}
 	if (h)
 		rc = qcow2_pread_all(q->fd, q->tmp, q->cluster_size, (uint64_t)h);
 	else
@@ -407,8 +448,7 @@ static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel,
 		blk_iov_copy_from(req->iov, req->iovcnt, rel, (char *)q->tmp + in_cl, n);
 	else
 		memset((char *)q->tmp + in_cl, 0, n);
-	if ((rc = qcow2_alloc_cluster(q, &host)) < 0 ||
-	    (rc = qcow2_pwrite_all(q->img->fd, q->tmp, q->cluster_size, host)) < 0)
+	if ((rc = qcow2_pwrite_all(q->img->fd, q->tmp, q->cluster_size, host)) < 0)
 		return rc;
 	return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
 }
