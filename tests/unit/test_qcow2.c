@@ -289,6 +289,75 @@ static void test_allocated_random_reads_cost_no_metadata_reads(void)
 	free(b);
 }
 
+/* Guest requests may carry many segments (indirect descriptors): allocating
+ * and COW writes must not be limited to a fixed iovec count. */
+static void test_many_segment_writes_allocate_correctly(void)
+{
+	const uint64_t size = 4u << 20;
+	const char *p = tpath("segs.qcow2");
+	unsigned char *shadow = calloc(1, size), *b = abuf(1u << 20);
+	struct iovec v[256];
+	struct blk_image *img;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, size, 65536, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(open_q(&img, p, false, BLK_ENGINE_URING, BLK_CACHE_NONE) == 0);
+	for (int i = 0; i < 256; i++) {
+		memset(b + i * 4096, i, 4096);
+		v[i] = (struct iovec){ b + i * 4096, 4096 };
+	}
+	struct blk_req q = { .op = BLK_OP_WRITE, .offset = 0, .iov = v, .iovcnt = 256 };
+	struct blk_completion c;
+	CU_ASSERT_EQUAL(blk_image_submit(img, &q, 1), 1);
+	CU_ASSERT_EQUAL(blk_image_reap(img, &c, 1, true), 1);
+	CU_ASSERT_EQUAL(c.result, 1 << 20);
+	memcpy(shadow, b, 1u << 20);
+	q.offset = (2u << 20) + 8192;  /* unaligned to clusters: COW head and tail */
+	q.iovcnt = 100;
+	CU_ASSERT_EQUAL(blk_image_submit(img, &q, 1), 1);
+	CU_ASSERT_EQUAL(blk_image_reap(img, &c, 1, true), 1);
+	CU_ASSERT_EQUAL(c.result, 100 * 4096);
+	memcpy(shadow + q.offset, b, 100 * 4096);
+	verify(img, shadow, size);
+	blk_image_close(img);
+	assert_clean(p);
+	free(shadow);
+	free(b);
+}
+
+/* A small write into an empty image writes only its bytes; the cluster's
+ * rest reads as zeros, also when the file was cut short under it. */
+static void test_small_write_into_empty_cluster_reads_zeros_around(void)
+{
+	const char *p = tpath("fresh.qcow2");
+	unsigned char *b = abuf(65536);
+	struct blk_image *img;
+	struct stat st;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, 1u << 20, 65536, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(stat(p, &st) == 0);
+	uint64_t before = (uint64_t)st.st_size;
+	CU_ASSERT_FATAL(open_q(&img, p, false, BLK_ENGINE_AIO, BLK_CACHE_NONE) == 0);
+	memset(b, 0x7e, 4096);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_WRITE, 8192, b, 4096, 0), 4096);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_FLUSH, 0, NULL, 0, 0), 0);
+	/* New L2 table + one data cluster, the data cluster last. */
+	CU_ASSERT(stat(p, &st) == 0 && (uint64_t)st.st_size == before + 2 * 65536);
+	blk_image_close(img);
+	CU_ASSERT_FATAL(truncate(p, (off_t)(before + 65536 + 12288)) == 0); /* cut inside the cluster */
+	CU_ASSERT_FATAL(open_q(&img, p, true, BLK_ENGINE_URING, BLK_CACHE_WRITEBACK) == 0);
+	memset(b, 0xff, 65536);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_READ, 0, b, 65536, 0), 65536);
+	for (unsigned i = 0; i < 65536; i++)
+		if (b[i] != (i >= 8192 && i < 12288 ? 0x7e : 0)) {
+			CU_FAIL("wrong byte");
+			break;
+		}
+	blk_image_close(img);
+	free(b);
+}
+
 /* ---- hostile images ---- */
 
 static const char *fresh(uint64_t size)
@@ -460,6 +529,8 @@ int main(void)
 	T(test_zeroes_and_discard_hide_backing_data);
 	T(test_discarded_clusters_freed_and_reused);
 	T(test_allocated_random_reads_cost_no_metadata_reads);
+	T(test_many_segment_writes_allocate_correctly);
+	T(test_small_write_into_empty_cluster_reads_zeros_around);
 	T(test_bad_headers_refused);
 	T(test_corrupt_bit_refuses_rw_allows_ro);
 	T(test_bad_l1_l2_entries_fail_the_request);
