@@ -65,6 +65,7 @@ struct qcow2 {
 	struct blk_image *backing;
 	char backing_name[1024];
 	char backing_fmt[32];
+	char incompat_names[64][47];  /* from the feature name table, for messages */
 	void *bounce;          /* one cluster, aligned, for COW and compressed reads */
 	void *zbuf;            /* compressed input buffer */
 	void *tmp;             /* one cluster, aligned: COW source and staging */
