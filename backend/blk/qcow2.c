@@ -280,8 +280,11 @@ static int qcow2_open_body(struct qcow2 *q, const struct blk_chain *chain)
 	if (want * q->cluster_size > (32u << 20))
 		want = (32u << 20) / q->cluster_size;
 	q->l2c_n = (unsigned)(want < 4 ? 4 : want);
-	if (!(q->l2c = calloc(q->l2c_n, sizeof(*q->l2c))))
+	if (!(q->l2c = calloc(q->l2c_n, sizeof(*q->l2c))) ||
+	    !(q->l1_slot = malloc(((size_t)q->l1_size + 1) * sizeof(int32_t))))
 		goto out;
+	for (uint32_t i = 0; i < q->l1_size; i++)
+		q->l1_slot[i] = -1;
 	if ((rc = open_backing(q, chain)) < 0)
 		goto out;
 	if (!q->ro && q->version == 3 && q->autoclear) {
@@ -326,6 +329,7 @@ void qcow2_close(struct qcow2 *q)
 	qcow2_l2_cache_free(q);
 	qcow2_rc_free(q);
 	free(q->l1);
+	free(q->l1_slot);
 	free(q->bounce);
 	free(q->zbuf);
 	free(q->tmp);

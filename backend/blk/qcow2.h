@@ -35,6 +35,7 @@ struct qcow2_l2_slot {
 	uint64_t off;          /* host offset of the table; 0 = empty slot */
 	uint64_t *tbl;         /* big-endian, as on disk */
 	uint64_t lru;
+	uint32_t l1i;          /* the L1 entry it belongs to */
 	bool dirty;
 };
 
@@ -52,6 +53,8 @@ struct qcow2 {
 	unsigned l2_entries;   /* entries per L2 table */
 	struct qcow2_l2_slot *l2c;
 	unsigned l2c_n;
+	int32_t *l1_slot;      /* L1 index -> cache slot or -1: O(1) lookups */
+	bool l2_dirty;         /* some cached L2 table is dirty */
 	uint64_t lru_clock;
 	uint64_t *rt;          /* refcount table, host order */
 	uint64_t rt_entries;

@@ -34,12 +34,7 @@ void qcow2_l2_cache_free(struct qcow2 *q)
 
 bool qcow2_meta_dirty(const struct qcow2 *q)
 {
-	if (q->l1_dirty || q->pending_n)
-		return true;
-	for (unsigned i = 0; i < q->l2c_n; i++)
-		if (q->l2c[i].dirty)
-			return true;
-	return false;
+	return q->l1_dirty || q->pending_n || q->l2_dirty;
 }
 
 /* A host range a data cluster may occupy: inside the file, not the header,
@@ -60,12 +55,9 @@ int qcow2_check_host_range(const struct qcow2 *q, uint64_t off, uint64_t len)
 
 int qcow2_flush_meta(struct qcow2 *q)
 {
-	bool l2_dirty = false;
 	int rc;
 
-	for (unsigned i = 0; i < q->l2c_n; i++)
-		l2_dirty |= q->l2c[i].dirty;
-	if (!l2_dirty && !q->l1_dirty && !q->pending_n)
+	if (!qcow2_meta_dirty(q))
 		return qcow2_sync(q);
 	/* 1: data and refcounts durable before any table points at them. */
 	if ((rc = qcow2_sync(q)) < 0)
@@ -78,6 +70,7 @@ int qcow2_flush_meta(struct qcow2 *q)
 			return rc;
 		s->dirty = false;
 	}
+	q->l2_dirty = false;
 	if (q->l1_dirty) {
 		/* 2: new L2 tables durable before L1 points at them. */
 		if ((rc = qcow2_sync(q)) < 0)
@@ -114,12 +107,15 @@ static struct qcow2_l2_slot *l2_victim(struct qcow2 *q, int *rc)
 	return v;
 }
 
-static int l2_fill(struct qcow2 *q, uint64_t off, bool fresh, struct qcow2_l2_slot **out)
+static int l2_fill(struct qcow2 *q, uint64_t off, uint32_t l1i, bool fresh,
+		   struct qcow2_l2_slot **out)
 {
 	int rc;
 	struct qcow2_l2_slot *s = l2_victim(q, &rc);
 	if (rc < 0)
 		return rc;
+	if (s->off)
+		q->l1_slot[s->l1i] = -1;
 	if (!s->tbl && posix_memalign((void **)&s->tbl, 4096, q->cluster_size))
 		return -ENOMEM;
 	s->off = 0;
@@ -129,6 +125,8 @@ static int l2_fill(struct qcow2 *q, uint64_t off, bool fresh, struct qcow2_l2_sl
 	else if ((rc = qcow2_pread_all(q->fd, s->tbl, q->cluster_size, off)) < 0)
 		return rc;
 	s->off = off;
+	s->l1i = l1i;
+	q->l1_slot[l1i] = (int32_t)(s - q->l2c);
 	s->lru = ++q->lru_clock;
 	*out = s;
 	return 0;
@@ -143,9 +141,11 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 	if (!off) {
 		if (!alloc)
 			return 0;
-		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 || (rc = l2_fill(q, off, true, out)) < 0)
+		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 ||
+		    (rc = l2_fill(q, off, (uint32_t)l1i, true, out)) < 0)
 			return rc;
 		(*out)->dirty = true;
+		q->l2_dirty = true;
 		q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
 		q->l1_dirty = true;
 		return 0;
@@ -156,14 +156,13 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 		pv_log_err(TAG, "%s: shared L2 table (snapshot) cannot be written", q->img->path);
 		return -EIO;
 	}
-	for (unsigned i = 0; i < q->l2c_n; i++) {
-		if (q->l2c[i].off == off) {
-			q->l2c[i].lru = ++q->lru_clock;
-			*out = &q->l2c[i];
-			return 0;
-		}
+	int32_t idx = q->l1_slot[l1i];
+	if (idx >= 0 && q->l2c[idx].off == off) {
+		q->l2c[idx].lru = ++q->lru_clock;
+		*out = &q->l2c[idx];
+		return 0;
 	}
-	return l2_fill(q, off, false, out);
+	return l2_fill(q, off, (uint32_t)l1i, false, out);
 }
 
 /* Decompresses the cluster described by L2 entry e into q->bounce. */
@@ -340,6 +339,7 @@ static int set_entry(struct qcow2 *q, uint64_t goff, uint64_t newe)
 		return 0;
 	s->tbl[cl % q->l2_entries] = qcow2_be64(newe);
 	s->dirty = true;
+	q->l2_dirty = true;
 	return free_old(q, old);
 }
 
