@@ -334,6 +334,7 @@ void qcow2_close(struct qcow2 *q)
 	free(q->zbuf);
 	free(q->tmp);
 	free(q->pending_free);
+	free(q->pend);
 	free(q->reuse);
 	close(q->fd);
 	free(q);

@@ -65,6 +65,8 @@ struct qcow2 {
 	unsigned pending_n, pending_cap;
 	uint64_t *reuse;       /* freed clusters safe to hand out again */
 	unsigned reuse_n, reuse_cap;
+	struct qcow2_alloc *pend;  /* allocations whose data write is in flight */
+	unsigned pend_n, pend_cap;
 	struct blk_image *backing;
 	char backing_name[1024];
 	char backing_fmt[32];

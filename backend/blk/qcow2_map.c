@@ -383,12 +383,67 @@ static int iov_pwrite(int fd, const struct iovec *iov, int cnt, uint64_t rel, ui
 	return 0;
 }
 
-static int run_flush(struct qcow2 *q, struct alloc_run *a)
+static int alloc_push(struct qcow2_alloc **arr, unsigned *n, unsigned *cap, struct qcow2_alloc a)
+{
+	if (*n == *cap) {
+		unsigned c = *cap ? *cap * 2 : 8;
+		struct qcow2_alloc *p = realloc(*arr, c * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+		*cap = c;
+	}
+	(*arr)[(*n)++] = a;
+	return 0;
+}
+
+static bool alloc_in_flight(const struct qcow2 *q, uint64_t goff)
+{
+	for (unsigned i = 0; i < q->pend_n; i++)
+		if (goff >= q->pend[i].goff && goff - q->pend[i].goff < q->pend[i].len)
+			return true;
+	return false;
+}
+
+/* Called when every engine request of r has completed: the data of r's new
+ * clusters is in place (or failed), so their L2 entries may now be set. */
+int qcow2_commit(struct qcow2 *q, struct img_req *r)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < r->alloc_n; i++) {
+		const struct qcow2_alloc *a = &r->allocs[i];
+		for (unsigned k = 0; k < q->pend_n; k++) {
+			if (q->pend[k].goff == a->goff && q->pend[k].host == a->host) {
+				q->pend[k] = q->pend[--q->pend_n];
+				break;
+			}
+		}
+		/* A failed write leaks its clusters; it never maps them. */
+		for (uint64_t o = 0; r->result >= 0 && !rc && o < a->len; o += q->cluster_size)
+			rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED);
+	}
+	r->alloc_n = 0;
+	return rc;
+}
+
+/* Writes a run of fully overwritten new clusters.  Normally through the
+ * engine, the L2 entries following in qcow2_commit; FUA writes synchronously
+ * so the metadata can be flushed before they complete. */
+static int run_flush(struct qcow2 *q, struct img_req *r, struct alloc_run *a)
 {
 	int rc;
 
 	if (!a->len)
 		return 0;
+	if (r && !(a->req->flags & BLK_REQ_FUA)) {
+		struct qcow2_alloc al = { a->goff, a->host, a->len };
+		if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
+		    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
+			return rc;
+		a->len = 0;
+		return blk_image_emit(q->img, r, a->req, a->rel, al.host, al.len);
+	}
 	if ((rc = iov_pwrite(q->img->fd, a->req->iov, a->req->iovcnt, a->rel, a->len, a->host)) < 0)
 		return rc;
 	/* Data is in place: now the L2 entries may point at it. */
@@ -453,14 +508,14 @@ static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel,
 	return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
 }
 
-static int write_alloc(struct qcow2 *q, struct alloc_run *a, const struct blk_req *req,
-		       uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
+static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
+		       const struct blk_req *req, uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
 {
 	uint64_t host;
 	int rc;
 
 	if (n < q->cluster_size) {
-		if ((rc = run_flush(q, a)) < 0)
+		if ((rc = run_flush(q, r, a)) < 0)
 			return rc;
 		return cow_partial(q, req, rel, goff, n, e);
 	}
@@ -470,7 +525,7 @@ static int write_alloc(struct qcow2 *q, struct alloc_run *a, const struct blk_re
 		a->len += n;
 		return 0;
 	}
-	if ((rc = run_flush(q, a)) < 0)
+	if ((rc = run_flush(q, r, a)) < 0)
 		return rc;
 	*a = (struct alloc_run){ rel, goff, host, n, req };
 	return 0;
@@ -497,14 +552,21 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 			rc = -EIO;
 		} else if (h && (e & QCOW2_OFLAG_COPIED)) {
 			rc = extent_add(q, r, req, &x, NULL, pos, (uint64_t)h + in_cl, n);
+		} else if (q->pend_n && alloc_in_flight(q, goff)) {
+			/* Another request is allocating this cluster: let it finish
+			 * (which maps it), then look again. */
+			blk_image_drain(q->img);
+			if (alloc_in_flight(q, goff))
+				rc = -EIO;
+			continue;
 		} else {
 			allocated = true;
-			rc = write_alloc(q, &a, req, pos, goff, n, e);
+			rc = write_alloc(q, r, &a, req, pos, goff, n, e);
 		}
 		pos += n;
 	}
 	if (!rc)
-		rc = run_flush(q, &a);
+		rc = run_flush(q, r, &a);
 	if (!rc)
 		rc = extent_flush(q, r, req, &x, NULL);
 	if (!rc && allocated && (req->flags & BLK_REQ_FUA))
@@ -518,6 +580,9 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 {
 	int rc = 0;
+
+	if (q->pend_n)
+		blk_image_drain(q->img); /* no allocation may land after this */
 
 	for (uint64_t pos = 0; pos < len && !rc;) {
 		uint64_t goff = off + pos, in_cl = goff & (q->cluster_size - 1), e;
