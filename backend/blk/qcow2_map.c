@@ -3,8 +3,9 @@
  * allocation with copy-on-write, zero/discard, compressed clusters, and the
  * ordered metadata flush.
  *
- * Ordering (crash safety): data of a newly allocated cluster is written
- * (synchronously) before its L2 entry is set in the cache; dirty L2 tables
+ * Ordering (crash safety): data of a newly allocated cluster is written (the
+ * write has completed: synchronously for partial clusters, via qcow2_commit
+ * for whole ones) before its L2 entry is set in the cache; dirty L2 tables
  * reach the file only in qcow2_flush_meta, after an fdatasync that makes the
  * data and refcounts durable, and the L1 table only after another.  So after
  * a crash every on-disk reference points at a cluster that holds its data and
