@@ -235,3 +235,18 @@ int cfg_domain_check(const struct cfg_domain *d, const struct cfg_check_opts *op
 	check_console(&c);
 	return c.nr_errors ? -EINVAL : 0;
 }
+
+int cfg_domain_load(const char *path, const struct cfg_check_opts *opts,
+		    struct cfg_domain **out, struct cfg_diag *diag)
+{
+	int rc = cfg_parse_file(NULL, path, out, diag);
+
+	if (rc)
+		return rc;
+	rc = cfg_domain_check(*out, opts, diag);
+	if (rc) {
+		cfg_domain_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}

@@ -149,6 +149,11 @@ struct cfg_check_opts {
 int cfg_domain_check(const struct cfg_domain *d, const struct cfg_check_opts *opts,
 		     struct cfg_diag *diag);
 
+/* cfg_parse_file() then cfg_domain_check(): what `pvkvm run` needs.  opts may
+ * be NULL (every check, host memory from sysinfo). */
+int cfg_domain_load(const char *path, const struct cfg_check_opts *opts,
+		    struct cfg_domain **out, struct cfg_diag *diag);
+
 /* Write d as domain XML (explicit values, unit='KiB').  Returns 0 or -errno. */
 int cfg_domain_write(const struct cfg_domain *d, FILE *out);
 /* Same into a malloc'ed NUL-terminated buffer. */

@@ -10,6 +10,7 @@
 #include "cfg_image.h"
 
 #define NOTE_REGION_MAX (64 * 1024)
+#define NOTE_BYTES_BUDGET (1024 * 1024) /* all note regions of one file together */
 #define PHDRS_MAX 256
 #define SHDRS_MAX 4096
 
@@ -23,12 +24,20 @@ static bool read_exact(int fd, void *buf, size_t len, uint64_t off)
 	return n >= 0 && (size_t)n == len;
 }
 
-/* Walk the notes in [off, off+size) for name "Xen", type 18. */
-static bool notes_have_pvh(int fd, uint64_t off, uint64_t size)
+/* Walk the notes in [off, off+size) for name "Xen", type 18.  *budget bounds
+ * the bytes read over all regions, so a file listing thousands of huge note
+ * sections costs at most NOTE_BYTES_BUDGET of reads. */
+static bool notes_have_pvh(int fd, uint64_t off, uint64_t size, size_t *budget)
 {
 	unsigned char *buf;
 	size_t pos = 0, len = size > NOTE_REGION_MAX ? NOTE_REGION_MAX : (size_t)size;
 	bool found = false;
+
+	if (len > *budget)
+		len = *budget;
+	*budget -= len;
+	if (!len)
+		return false;
 
 	buf = malloc(len ? len : 1);
 	if (!buf || !read_exact(fd, buf, len, off))
@@ -59,7 +68,7 @@ out:
 struct elf_region { uint32_t type; uint64_t off, size; };
 
 static bool elf_scan(int fd, bool is64, uint64_t tab_off, unsigned int entsize,
-		     unsigned int num, bool sections)
+		     unsigned int num, bool sections, size_t *budget)
 {
 	size_t want = sections ? (is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr))
 			       : (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr));
@@ -85,7 +94,7 @@ static bool elf_scan(int fd, bool is64, uint64_t tab_off, unsigned int entsize,
 			Elf32_Phdr *p = (Elf32_Phdr *)raw;
 			r = (struct elf_region){ p->p_type, p->p_offset, p->p_filesz };
 		}
-		if (r.type == (sections ? SHT_NOTE : PT_NOTE) && notes_have_pvh(fd, r.off, r.size))
+		if (r.type == (sections ? SHT_NOTE : PT_NOTE) && notes_have_pvh(fd, r.off, r.size, budget))
 			return true;
 	}
 	return false;
@@ -93,20 +102,22 @@ static bool elf_scan(int fd, bool is64, uint64_t tab_off, unsigned int entsize,
 
 static bool elf_is_pvh(int fd, const unsigned char *ident)
 {
+	size_t budget = NOTE_BYTES_BUDGET;
+
 	if (ident[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr eh;
 
 		if (!read_exact(fd, &eh, sizeof(eh), 0))
 			return false;
-		return elf_scan(fd, true, eh.e_phoff, eh.e_phentsize, eh.e_phnum, false) ||
-		       elf_scan(fd, true, eh.e_shoff, eh.e_shentsize, eh.e_shnum, true);
+		return elf_scan(fd, true, eh.e_phoff, eh.e_phentsize, eh.e_phnum, false, &budget) ||
+		       elf_scan(fd, true, eh.e_shoff, eh.e_shentsize, eh.e_shnum, true, &budget);
 	}
 	Elf32_Ehdr eh;
 
 	if (!read_exact(fd, &eh, sizeof(eh), 0))
 		return false;
-	return elf_scan(fd, false, eh.e_phoff, eh.e_phentsize, eh.e_phnum, false) ||
-	       elf_scan(fd, false, eh.e_shoff, eh.e_shentsize, eh.e_shnum, true);
+	return elf_scan(fd, false, eh.e_phoff, eh.e_phentsize, eh.e_phnum, false, &budget) ||
+	       elf_scan(fd, false, eh.e_shoff, eh.e_shentsize, eh.e_shnum, true, &budget);
 }
 
 enum cfg_kernel_kind cfg_image_kernel_kind(int fd)

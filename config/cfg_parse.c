@@ -78,6 +78,23 @@ void cfg_parser_free(struct cfg_parser *p)
 	free(p);
 }
 
+/* A DOCTYPE stops the parser as soon as it starts: entity declarations (the
+ * billion-laughs and external-entity tricks) are never even processed. */
+static void cfg_parser_sax_doctype(void *userdata, const xmlChar *name,
+				   const xmlChar *external_id, const xmlChar *system_id)
+{
+	xmlParserCtxtPtr ctxt = userdata;
+	struct cfg_errctx *ec = ctxt->_private;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	cfg_diag_add(ec->diag, "%s:%d: a DOCTYPE is not allowed in a domain description",
+		     ec->name, ctxt->input ? ctxt->input->line : 0);
+	ec->nr_errors++;
+	xmlStopParser(ctxt);
+}
+
 static xmlDocPtr cfg_xml_read(struct cfg_errctx *ec, const void *buf, size_t len)
 {
 	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
@@ -87,11 +104,12 @@ static xmlDocPtr cfg_xml_read(struct cfg_errctx *ec, const void *buf, size_t len
 		return NULL;
 	ctxt->_private = ec;
 	ctxt->sax->serror = cfg_parser_sax_error;
+	ctxt->sax->internalSubset = cfg_parser_sax_doctype;
 	/* NONET: never fetch; no NOENT/DTDLOAD: entities stay unexpanded
 	 * references, and documents with a DTD are refused below. */
 	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, ec->name, NULL,
 				XML_PARSE_NONET | XML_PARSE_NOWARNING);
-	if (doc && !ctxt->wellFormed) {
+	if (doc && (!ctxt->wellFormed || ec->nr_errors)) {
 		xmlFreeDoc(doc);
 		doc = NULL;
 	}

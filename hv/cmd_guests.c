@@ -136,12 +136,31 @@ static int cmd_console(int argc, char **argv)
 }
 PV_COMMAND(console, "console", "attach to a running guest's console", cmd_console);
 
+/* The process is gone or a zombie waiting for its parent to reap it. */
+static bool process_exited(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	bool gone = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f)) {
+			char *p = strrchr(buf, ')');
+
+			gone = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+		}
+		fclose(f);
+	}
+	return gone;
+}
+
 static bool wait_gone(const char *name, pid_t pid, int timeout_ms)
 {
 	for (int t = 0; t < timeout_ms; t += 20) {
 		pid_t now;
 
-		if (hv_rundir_live_pid(name, &now) < 0 || now != pid)
+		if ((hv_rundir_live_pid(name, &now) < 0 || now != pid) && process_exited(pid))
 			return true;
 		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000 }, NULL);
 	}

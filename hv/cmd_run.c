@@ -82,10 +82,10 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 
 	switch (c) {
 	/* Copies: the process title later overwrites the argument strings. */
-	case OPT_KERNEL: o->kernel = strdup(arg); return o->kernel ? 0 : -1;
-	case OPT_INITRD: o->initrd = strdup(arg); return o->initrd ? 0 : -1;
-	case OPT_APPEND: o->cmdline = strdup(arg); return o->cmdline ? 0 : -1;
-	case OPT_CONSOLE: o->console = strdup(arg); return o->console ? 0 : -1;
+	case OPT_KERNEL: return hv_run_opts_set(&o->kernel, arg);
+	case OPT_INITRD: return hv_run_opts_set(&o->initrd, arg);
+	case OPT_APPEND: return hv_run_opts_set(&o->cmdline, arg);
+	case OPT_CONSOLE: return hv_run_opts_set(&o->console, arg);
 	case OPT_DAEMONIZE: o->daemonize = true; return 0;
 	case OPT_HUGEPAGES: o->hugepages = true; return 0;
 	case OPT_MEM:
@@ -141,7 +141,9 @@ static int run_parse(struct hv_run_opts *o, int argc, char **argv)
 {
 	int c;
 
-	*o = (struct hv_run_opts){ .mem_bytes = 256u << 20, .nr_vcpus = 1, .console = "stdio" };
+	*o = (struct hv_run_opts){ .mem_bytes = 256u << 20, .nr_vcpus = 1 };
+	if (hv_run_opts_set(&o->console, "stdio") < 0)
+		return -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", run_options, NULL)) != -1) {
@@ -159,17 +161,22 @@ static int run_parse(struct hv_run_opts *o, int argc, char **argv)
 			fprintf(stderr, "pvkvm run: give either --kernel or one domain XML file\n");
 			return -1;
 		}
+		/* The XML gives the guest; --daemonize/--hugepages still apply. */
+		bool daemonize = o->daemonize, huge = o->hugepages;
+
 		if (hv_run_opts_from_xml(o, argv[optind], err, sizeof(err)) < 0) {
 			fprintf(stderr, "pvkvm run: %s\n", err);
 			return -1;
 		}
+		o->daemonize = daemonize;
+		o->hugepages = huge;
 	}
 	if (!o->kernel) {
 		fprintf(stderr, "pvkvm run: no kernel (--kernel IMAGE; try 'pvkvm run --help')\n");
 		return -1;
 	}
-	if (o->daemonize && !strcmp(o->console, "stdio"))
-		o->console = "pty";
+	if (o->daemonize && !strcmp(o->console, "stdio") && hv_run_opts_set(&o->console, "pty") < 0)
+		return -1;
 	if (!o->name[0])
 		run_default_name(o);
 	return 0;
@@ -360,7 +367,7 @@ static int run_main(struct run_state *s)
 
 static int cmd_run(int argc, char **argv)
 {
-	struct hv_run_opts opts;
+	struct hv_run_opts opts = { 0 };
 	struct run_state s = { .opts = &opts, .sig_fd = -1, .ready_fd = -1, .rd = { .pid_fd = -1 } };
 	int status = PV_EXIT_HOST;
 
@@ -368,22 +375,29 @@ static int cmd_run(int argc, char **argv)
 		run_usage(stdout);
 		return PV_EXIT_OK;
 	}
-	if (run_parse(&opts, argc, argv) < 0)
-		return PV_EXIT_USER;
+	if (run_parse(&opts, argc, argv) < 0) {
+		status = PV_EXIT_USER;
+		goto out;
+	}
 	if (access(opts.kernel, R_OK) < 0) {
 		fprintf(stderr, "pvkvm run: %s: %s\n", opts.kernel, strerror(errno));
-		return PV_EXIT_USER;
+		status = PV_EXIT_USER;
+		goto out;
 	}
 	if (opts.daemonize) {
 		int r = run_daemonize(&s, &status);
 
 		if (r < 0) {
 			fprintf(stderr, "pvkvm run: daemonize: %s\n", strerror(-r));
-			return PV_EXIT_HOST;
+			status = PV_EXIT_HOST;
+			goto out;
 		}
 		if (r > 0)
-			return status;
+			goto out;
 	}
-	return run_main(&s);
+	status = run_main(&s);
+out:
+	hv_run_opts_free(&opts);
+	return status;
 }
 PV_COMMAND(run, "run", "run a guest (PVH ELF or Linux bzImage) in this process", cmd_run);

@@ -12,14 +12,18 @@ enum hv_on_reboot { HV_ON_REBOOT_RESTART, HV_ON_REBOOT_DESTROY };
 
 struct hv_run_opts {
 	char name[48];
-	const char *kernel, *initrd, *cmdline;
+	char *kernel, *initrd, *cmdline;   /* owned: free with hv_run_opts_free() */
 	uint64_t mem_bytes;
 	unsigned nr_vcpus;
-	const char *console;   /* stdio, pty, file:PATH, none */
+	char *console;         /* owned: stdio, pty, file:PATH, none */
 	bool daemonize;
 	bool hugepages;
 	enum hv_on_reboot on_reboot;
 };
+
+void hv_run_opts_free(struct hv_run_opts *opts);
+/* Replaces *dst (freed) with a copy of src (NULL stays NULL); -ENOMEM. */
+int hv_run_opts_set(char **dst, const char *src);
 
 /* Parses "256M", "1G", "1048576" (bytes), "512K"; 0 or -EINVAL. */
 int hv_parse_size(const char *s, uint64_t *out);

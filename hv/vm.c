@@ -201,17 +201,17 @@ static int vcpu_set_cpuid(struct hv_vcpu *v)
 
 static int vcpu_set_msrs(struct hv_vcpu *v)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
-	} m = {
-		.hdr.nmsrs = 2,
-		.e = {
-			{ .index = MSR_IA32_MISC_ENABLE, .data = 1 }, /* fast strings */
-			{ .index = MSR_MTRR_DEF_TYPE, .data = 0x806 }, /* MTRRs on, default WB */
-		},
+	static const struct kvm_msr_entry e[] = {
+		{ .index = MSR_IA32_MISC_ENABLE, .data = 1 },  /* fast strings */
+		{ .index = MSR_MTRR_DEF_TYPE, .data = 0x806 }, /* MTRRs on, default WB */
 	};
-	int n = ioctl(v->fd, KVM_SET_MSRS, &m);
+	/* struct kvm_msrs ends in a flexible array: build it in a raw buffer. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(e)) / 8 + 1] = { 0 };
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+
+	m->nmsrs = 2;
+	memcpy(m->entries, e, sizeof(e));
+	int n = ioctl(v->fd, KVM_SET_MSRS, m);
 
 	if (n != 2)
 		pv_log_debug(TAG, "vcpu%u: KVM_SET_MSRS set %d of 2", v->id, n);
@@ -287,9 +287,11 @@ static int vm_create_kvm(struct hv_vm *vm, const struct hv_vm_opts *o, const cha
 	if (vm->vm_fd < 0)
 		return vm_fail(err, "KVM_CREATE_VM", errno);
 	vm->pvm = host_is_pvm();
-	if (!o->no_irqchip && (r = vm_setup_irqchip(vm, err)) < 0)
-		return r;
+	/* RAM before the irqchip: with an irqchip in place, adding a memory
+	 * slot costs 6-11 ms here (measured), without it ~0.1 ms. */
 	if ((r = vm_setup_ram(vm, o, err)) < 0)
+		return r;
+	if (!o->no_irqchip && (r = vm_setup_irqchip(vm, err)) < 0)
 		return r;
 	vm_setup_e820(vm);
 	if ((r = vm_get_cpuid(vm, err)) < 0)

@@ -79,6 +79,7 @@ struct hv_pci;
 struct hv_pv;
 struct hv_serial;
 struct hv_console;
+struct hv_i8042;
 
 struct hv_vm {
 	char name[HV_NAME_MAX];
@@ -117,6 +118,7 @@ struct hv_vm {
 	struct hv_serial *serial;
 	struct hv_console *console;
 	struct hv_pci *pci;
+	struct hv_i8042 *i8042;
 	struct hv_pv *pv;
 };
 

@@ -15,7 +15,7 @@ UNIT_TESTS += $(B)/tests/test_ring
 # Header checks: every ABI header alone in C99/C11 with gcc and clang, and
 # all of them in a trivial out-of-tree kernel module.
 CHECK_SCRIPTS += tests/integration/abi_headers.sh
-APT_DEPS += linux-headers-cloud-amd64 kmod
+APT_DEPS += linux-headers-cloud-amd64
 
 # Ring benchmark (not a test): floor, ping-pong, streaming, notifications.
 $(B)/bin/bench_ring: $(B)/obj/tests/bench/bench_ring.o

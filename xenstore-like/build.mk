@@ -18,3 +18,14 @@ $(B)/bin/pvkvm-stored: $(B)/obj/xenstore-like/stored_main.o $(B)/lib/libpvstored
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^
 PROGS += $(B)/bin/pvkvm-stored
+
+# Tests: one CUnit binary over the in-process daemon.
+XS_TEST_SRCS := test_xs test_xs_util test_xs_perms test_xs_txn test_xs_bad
+$(B)/obj/tests/unit/test_xs.o $(B)/obj/tests/unit/test_xs_%.o: CPPFLAGS_PV += -Ixenstore-like
+$(B)/tests/test_xs: $(patsubst %,$(B)/obj/tests/unit/%.o,$(XS_TEST_SRCS)) $(B)/lib/libpvstore.a \
+		$(B)/lib/libpvstored.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS)
+UNIT_TESTS += $(B)/tests/test_xs
+CHECK_SCRIPTS += tests/integration/xs_interop.sh
+APT_DEPS += xenstore-utils

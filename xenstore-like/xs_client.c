@@ -392,12 +392,74 @@ int xs_rm(struct xs_client *c, uint32_t tx, const char *path)
 	return path_req(c, XS_RM, tx, path, NULL, NULL);
 }
 
+/* A directory too big for one reply, in DIRECTORY_PART pieces: each reply
+ * is "gen\0" + names from the byte offset asked for, and ends with an empty
+ * name once complete.  A generation change means it changed meanwhile:
+ * start over. */
+static int directory_parts(struct xs_client *c, uint32_t tx, const char *path, char **out,
+			   size_t *out_len)
+{
+	char req[XENSTORE_PAYLOAD_MAX], gen[32] = "", *reply, *all = NULL;
+	size_t pl = strlen(path) + 1, len, used = 0;
+	int rc = 0;
+
+	if (pl + 24 > sizeof(req))
+		return -E2BIG;
+	for (int rounds = 0; rounds < 100000; rounds++) {
+		size_t glen, body;
+		char *n;
+
+		memcpy(req, path, pl);
+		len = pl + (size_t)snprintf(req + pl, sizeof(req) - pl, "%zu", used) + 1;
+		rc = xs_client_request(c, XS_DIRECTORY_PART, tx, req, len, &reply, &len);
+		if (rc)
+			break;
+		glen = strnlen(reply, len) + 1;
+		if (glen > len || glen > sizeof(gen)) {
+			free(reply);
+			rc = -EPROTO;
+			break;
+		}
+		if (used && strcmp(gen, reply)) { /* changed under us */
+			used = 0;
+			memcpy(gen, reply, glen);
+			free(reply);
+			continue;
+		}
+		memcpy(gen, reply, glen);
+		body = len - glen;
+		n = realloc(all, used + body + 1);
+		if (!n) {
+			free(reply);
+			rc = -ENOMEM;
+			break;
+		}
+		all = n;
+		memcpy(all + used, reply + glen, body);
+		free(reply);
+		/* Complete when the piece ends with the empty name. */
+		if (body == 0 || (body >= 1 && all[used + body - 1] == '\0' &&
+				  (body == 1 || all[used + body - 2] == '\0'))) {
+			used += body ? body - 1 : 0;
+			all[used] = '\0';
+			*out = all;
+			*out_len = used;
+			return 0;
+		}
+		used += body;
+	}
+	free(all);
+	return rc ? rc : -EPROTO;
+}
+
 int xs_directory(struct xs_client *c, uint32_t tx, const char *path, char ***names, unsigned *n)
 {
 	char *reply, **v;
 	size_t len, count = 0;
 	int rc = path_req(c, XS_DIRECTORY, tx, path, &reply, &len);
 
+	if (rc == -E2BIG)
+		rc = directory_parts(c, tx, path, &reply, &len);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < len; i++)

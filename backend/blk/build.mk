@@ -22,3 +22,33 @@ $(B)/tests/test_qcow2: $(B)/obj/tests/unit/test_qcow2.o $(B)/lib/libpvblk.a $(B)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS) $(BLK_LDLIBS)
 UNIT_TESTS += $(B)/tests/test_blk $(B)/tests/test_qcow2
+$(B)/tests/blk_crashload: $(B)/obj/tests/unit/test_blk_crashload.o $(B)/lib/libpvblk.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^ $(BLK_LDLIBS)
+EXTRA_ALL += $(B)/tests/blk_crashload
+CHECK_SCRIPTS += tests/integration/blk_img.sh tests/integration/qcow2_interop.sh tests/integration/qcow2_crash.sh
+
+# Fuzzing (clang + libFuzzer, ASan/UBSan): make fuzz-qcow2 [FUZZ_SECONDS=300]
+FUZZ_SECONDS ?= 300
+$(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(BLK_LIB_SRCS) ring/util/pv_log.c
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS_PV) -Ibackend/blk -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $^ $(BLK_LDLIBS) -pthread
+fuzz-qcow2: $(B)/fuzz/fuzz_qcow2 $(B)/bin/pvkvm
+	@bash tests/fuzz/fuzz_qcow2_seeds.sh $(B)/fuzz/corpus-qcow2 $(B)/bin/pvkvm
+	@mkdir -p $(B)/fuzz/tmp
+	TMPDIR=$(abspath $(B)/fuzz/tmp) $< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 $(B)/fuzz/corpus-qcow2
+FUZZ_TARGETS += fuzz-qcow2
+.PHONY: fuzz-qcow2
+
+# Host-side benchmark of the engines and images (vs fio): make bench-engine
+$(B)/obj/tests/bench/bench_engine.o: CPPFLAGS_PV += -Ibackend/blk
+$(B)/tests/bench_engine: $(B)/obj/tests/bench/bench_engine.o $(B)/lib/libpvblk.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^ $(BLK_LDLIBS)
+EXTRA_ALL += $(B)/tests/bench_engine
+bench-engine: $(B)/tests/bench_engine $(B)/bin/pvkvm
+	@B=$(B) bash tests/bench/bench_engine.sh
+BENCH_TARGETS += bench-engine
+.PHONY: bench-engine

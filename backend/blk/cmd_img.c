@@ -27,7 +27,10 @@ static const char img_usage[] =
 "        qemu-img check: 0 clean, 2 corruption found, 3 only leaked clusters;\n"
 "        1 when the image cannot be checked.\n"
 "io      Run commands through the block layer, e.g. 'write -P 0xab 0 1M',\n"
-"        'read -P 0xab 0 1M' (verifies), 'discard 0 64K', 'zero 0 64K', 'flush'.\n"
+"        'read -P 0xab 0 1M' (verifies), 'dump 0 1M' (raw bytes to stdout),\n"
+"        'discard 0 64K', 'zero 0 64K', 'flush'.  Options: -f raw|qcow2,\n"
+"        --engine io_uring|libaio|sync (default sync), --cache none|writeback|unsafe,\n"
+"        --sector-size 512|4096.\n"
 "        Exit status 1 when a read does not match.\n";
 
 static int parse_size(const char *s, uint64_t *out)
@@ -85,8 +88,12 @@ static int img_create(int argc, char **argv)
 		default: fputs(img_usage, stderr); return PV_EXIT_USER;
 		}
 	}
-	if (argc - optind != 2 || parse_size(argv[optind + 1], &size) < 0) {
-		fputs(img_usage, stderr);
+	if (argc - optind != 2) {
+		fprintf(stderr, "pvkvm img create: expected FILE SIZE (see pvkvm img --help)\n");
+		return PV_EXIT_USER;
+	}
+	if (parse_size(argv[optind + 1], &size) < 0) {
+		fprintf(stderr, "pvkvm img create: bad size '%s'\n", argv[optind + 1]);
 		return PV_EXIT_USER;
 	}
 	const char *file = argv[optind];

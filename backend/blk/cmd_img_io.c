@@ -28,7 +28,8 @@ static int io_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* One command: "write|read [-P BYTE] OFF LEN", "discard|zero OFF LEN", "flush". */
+/* One command: "write|read [-P BYTE] OFF LEN", "dump OFF LEN" (to stdout),
+ * "discard|zero OFF LEN", "flush". */
 static int io_one(struct blk_image *img, char *cmd, void *buf, uint64_t chunk)
 {
 	char *tok[6];
@@ -47,7 +48,8 @@ static int io_one(struct blk_image *img, char *cmd, void *buf, uint64_t chunk)
 	uint64_t off, len;
 	if (n - i != 2 || io_size(tok[i], &off) < 0 || io_size(tok[i + 1], &len) < 0)
 		return -EINVAL;
-	unsigned op = !strcmp(tok[0], "write") ? BLK_OP_WRITE : !strcmp(tok[0], "read") ? BLK_OP_READ
+	bool dump = !strcmp(tok[0], "dump");
+	unsigned op = !strcmp(tok[0], "write") ? BLK_OP_WRITE : (!strcmp(tok[0], "read") || dump) ? BLK_OP_READ
 		: !strcmp(tok[0], "discard") ? BLK_OP_DISCARD : !strcmp(tok[0], "zero") ? BLK_OP_WRITE_ZEROES
 		: BLK_OP_COUNT;
 	if (op == BLK_OP_COUNT)
@@ -63,6 +65,8 @@ static int io_one(struct blk_image *img, char *cmd, void *buf, uint64_t chunk)
 		int64_t r = blk_image_io(img, op, off + done, buf, m, 0);
 		if (r < 0)
 			return (int)r;
+		if (dump && fwrite(buf, 1, m, stdout) != m)
+			return -EIO;
 		if (op == BLK_OP_READ && pat >= 0) {
 			for (uint64_t k = 0; k < m; k++) {
 				if (((unsigned char *)buf)[k] != pat) {

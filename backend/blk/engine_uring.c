@@ -5,6 +5,7 @@
  * for the whole batch); reap drains the CQ without a syscall when completions
  * are already there. */
 #include "engine.h"
+#include "pv_log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -71,10 +72,14 @@ static int uring_open(struct blk_engine **out, int fd, const struct blk_engine_p
 		struct iovec v = { p->buf_base, p->buf_len };
 		/* Pins the pages once instead of per request; skipped silently when
 		 * the kernel refuses (RLIMIT_MEMLOCK, size > 1 GiB). */
-		if (io_uring_register_buffers(&e->ring, &v, 1) == 0) {
+		int r = io_uring_register_buffers(&e->ring, &v, 1);
+		if (r == 0) {
 			e->fixed_buf = true;
 			e->buf_base = p->buf_base;
 			e->buf_len = p->buf_len;
+		} else {
+			pv_log_warn("blk", "io_uring: cannot register %llu-byte buffer (%s); using plain reads/writes",
+				    (unsigned long long)p->buf_len, strerror(-r));
 		}
 	}
 	*out = e;

@@ -175,6 +175,17 @@ static int validate(const struct blk_image *img, const struct blk_req *q, uint64
 	return 0;
 }
 
+static int engine_collect(struct blk_image *img, bool wait);
+
+/* Before a metadata flush: let every data request already sent complete, so
+ * a cluster freed by the flush cannot still receive an old in-flight write. */
+static void drain_engine(struct blk_image *img)
+{
+	while (img->backlog_n || img->ops->in_flight(img->eng))
+		if (engine_collect(img, true) < 0)
+			break;
+}
+
 /* Routes one validated request; returns 0 or -errno (the request's result). */
 static int dispatch(struct blk_image *img, struct img_req *r, const struct blk_req *q, uint64_t len)
 {
@@ -204,6 +215,7 @@ static int dispatch(struct blk_image *img, struct img_req *r, const struct blk_r
 	case BLK_OP_FLUSH:
 		/* Steady state: no metadata changed, the flush is async in the engine. */
 		if (qcow2_meta_dirty(img->q)) {
+			drain_engine(img);
 			int rc = qcow2_flush_meta(img->q);
 			if (rc < 0)
 				return rc;

@@ -15,6 +15,33 @@
 
 #define TAG "qcow2"
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Two table entries sharing a block would let one refcount update corrupt
+ * another range (and blow up the block cache): refuse. */
+static int rt_check_distinct(struct qcow2 *q)
+{
+	uint64_t *v = malloc(q->rt_entries * sizeof(uint64_t)), n = 0;
+	int rc = 0;
+	if (!v)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < q->rt_entries; i++)
+		if (q->rt[i])
+			v[n++] = q->rt[i];
+	qsort(v, n, sizeof(uint64_t), cmp_u64);
+	for (uint64_t i = 1; i < n && !rc; i++)
+		if (v[i] == v[i - 1])
+			rc = -EINVAL;
+	free(v);
+	if (rc)
+		pv_log_err(TAG, "%s: two refcount table entries share a block", q->img->path);
+	return rc;
+}
+
 int qcow2_rc_load(struct qcow2 *q)
 {
 	uint64_t bytes = (uint64_t)q->rt_clusters * q->cluster_size;
@@ -37,7 +64,7 @@ int qcow2_rc_load(struct qcow2 *q)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return rt_check_distinct(q);
 }
 
 void qcow2_rc_free(struct qcow2 *q)

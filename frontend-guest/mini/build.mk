@@ -9,7 +9,7 @@ MINI_CPPFLAGS := -I$(MINI_DIR)/include -Iring/include
 MINI_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none \
 	-fno-omit-frame-pointer $(WARN) -MMD -MP
-MINI_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(MINI_DIR)/link.ld -Wl,--build-id=none \
+MINI_LDFLAGS := -nostdlib -static -Wl,-T,$(MINI_DIR)/link.ld -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,-z,max-page-size=4096
 
 EXTRA_ALL += $(MINI_ELF)

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the domain XML parser: parse, check (without touching
  * files), and for every accepted document verify that write -> parse gives an
- * equal struct.  Built and run by `make fuzz-config`. */
+ * equal struct.  The same bytes, as a file, go through the kernel and qcow2
+ * recognisers (hostile ELF headers).  Built and run by `make fuzz-config`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 
 #include "cfg_domain.h"
+#include "cfg_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -56,6 +60,19 @@ static void fuzz_roundtrip(const struct cfg_domain *d)
 	free(xml);
 }
 
+static int fuzz_memfd = -1;
+
+static void fuzz_image(const uint8_t *data, size_t size)
+{
+	if (fuzz_memfd < 0)
+		fuzz_memfd = memfd_create("fuzz-image", MFD_CLOEXEC);
+	if (fuzz_memfd < 0 || ftruncate(fuzz_memfd, 0) < 0 ||
+	    pwrite(fuzz_memfd, data, size, 0) != (ssize_t)size)
+		return;
+	(void)cfg_image_kernel_kind(fuzz_memfd);
+	(void)cfg_image_is_qcow2(fuzz_memfd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cfg_check_opts opts = { .skip_files = true, .host_memory_kib = 1u << 24 };
@@ -72,5 +89,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* messages are one line each */
 	cfg_domain_free(d);
 	cfg_diag_free(&diag);
+	fuzz_image(data, size);
 	return 0;
 }

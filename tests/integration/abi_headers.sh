@@ -64,7 +64,9 @@ fi
 mkdir -p "$tmp/kmod"
 cp tests/kmod/Kbuild tests/kmod/pvkvm_abi_check.c "$tmp/kmod/"
 for h in $headers; do printf '#include <%s>\n' "$h"; done >"$tmp/kmod/pvkvm_all_headers.h"
-if out=$(timeout 300 make -C "$kdir" M="$tmp/kmod" PVKVM_INCLUDE="$PWD/$inc" modules 2>&1) &&
+# The module is built with the kernel's own compiler and flags: nothing from an
+# enclosing make (CC=clang, -j, SANITIZE=1) may leak into Kbuild.
+if out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC timeout 300 make -C "$kdir" M="$tmp/kmod" PVKVM_INCLUDE="$PWD/$inc" modules 2>&1) &&
 	[ -f "$tmp/kmod/pvkvm_abi_check.ko" ]; then
 	pass "abi_headers_kmod ($(basename "$kdir"))"
 else

@@ -9,18 +9,18 @@ T=${MINI_TIMEOUT:-30}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# qemu_run NAME CMDLINE: output in $work/NAME.q, exit status in $work/NAME.q.rc
+# qemu_run NAME CMDLINE [MEM]: output in $work/NAME.q, exit status in $work/NAME.q.rc
 qemu_run() {
 	local rc=0
 	timeout "$T" qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M microvm \
-		-nodefaults -no-reboot -nographic -serial stdio -m 64M \
+		-nodefaults -no-reboot -nographic -serial stdio -m "${3:-64M}" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" -append "$2" \
 		</dev/null >"$work/$1.q" 2>&1 || rc=$?
 	echo "$rc" >"$work/$1.q.rc"
 }
 pvkvm_run() {
 	local rc=0
-	timeout "$T" "$PVKVM" run --kernel "$ELF" --mem 64M --append "$2" \
+	timeout "$T" "$PVKVM" run --kernel "$ELF" --mem "${3:-64M}" --append "$2" \
 		</dev/null >"$work/$1.p" 2>&1 || rc=$?
 	echo "$rc" >"$work/$1.p.rc"
 }
@@ -58,12 +58,27 @@ else
 	qemu_run self "test=selftest"
 	qemu_run fault "test=fault"
 	qemu_run bad "test=no-such-program"
+	qemu_run big "test=selftest" 5G
 	# QEMU's isa-debug-exit turns status S into (S<<1)|1.
 	expect_run test_mini_demo_boots_on_qemu "$work/demo.q" 1 '^demo OK'
 	expect_run test_mini_exit_status_reaches_shell_on_qemu "$work/exit.q" 15 'exit status 7'
 	expect_run test_mini_selftest_passes_on_qemu "$work/self.q" 1 '^selftest OK'
 	expect_run test_mini_exception_is_reported_not_triple_fault "$work/fault.q" 253 'CPU exception 14 (#PF'
 	expect_run test_mini_unknown_program_is_usage_error "$work/bad.q" 5 'unknown program'
+	# 5 GiB: RAM above the PCI hole (above 4 GiB) is mapped, probed and allocatable.
+	expect_run test_mini_ram_above_4g_is_mapped_on_qemu "$work/big.q" 1 '^selftest OK'
+	# PCI discovery needs a 0xcf8 bus: QEMU -M pc (SeaBIOS is emulated at CPL0 here: ~5-10 s).
+	rc=0
+	timeout 90 qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M pc -nodefaults \
+		-no-reboot -nographic -serial stdio -m 64M -device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-device virtio-blk-pci,drive=d0 -drive id=d0,file="$ELF",format=raw,if=none,readonly=on \
+		-kernel "$ELF" </dev/null >"$work/pc.q" 2>&1 || rc=$?
+	if [ $rc = 1 ] && grep -q '^mini: pci 00:00.0 8086:1237 class 060000' "$work/pc.q" &&
+		grep -q '^mini: pci 00:0.\.0 1af4:1001 class 010000 bar0 io 0x[0-9a-f]* bar1 mem32 0x[0-9a-f]* bar4 mem64 0x[0-9a-f]* msix' "$work/pc.q"; then
+		pass test_mini_pci_scan_finds_bridge_and_virtio_blk_pci
+	else
+		fail test_mini_pci_scan_finds_bridge_and_virtio_blk_pci "exit $rc: $(grep -E 'pci|mini:' "$work/pc.q" | tail -n 4 | tr '\r\n' '  ')"
+	fi
 	if grep -q 'option color = "blue"' "$work/demo.q"; then
 		pass test_mini_cmdline_options_parsed
 	else
@@ -78,12 +93,16 @@ fi
 pvkvm_run demo "test=demo color=blue"
 pvkvm_run exit "test=exit:7"
 pvkvm_run self "test=selftest"
+pvkvm_run fault "test=fault"
+pvkvm_run big "test=selftest" 5G
 expect_run test_mini_demo_boots_on_pvkvm "$work/demo.p" 0 '^demo OK'
 expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit status 7'
 expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
+expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
+expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
-	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family)|^demo OK'
+	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
 	if diff <(tr -d '\r' <"$work/demo.q" | grep -E "$pat") \
 		<(tr -d '\r' <"$work/demo.p" | grep -E "$pat") >"$work/diff" 2>&1; then
 		pass test_mini_same_results_on_qemu_and_pvkvm

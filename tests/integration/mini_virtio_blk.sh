@@ -61,6 +61,16 @@ for s in 0 1 1000 16383; do
 done
 [ $ok = 1 ] && pass test_blk_host_file_holds_the_pattern || fail test_blk_host_file_holds_the_pattern "$why"
 
+run fsync "$drive" "test=blk rw=write bs=64k qd=4 size=1M offset=12M loops=1 runtime=0 verify=1 seed=5 fsync=4"
+# Flush points depend on timing; the last must cover the whole region, each after the previous.
+flushed=$(tr -d '\r' <"$work/fsync" | sed -n 's/^blk: flushed through byte //p' | tr '\n' ' ')
+if [ "$(cat "$work/fsync.rc")" = 1 ] && [ "$(awk '{ print $NF }' <<<"$flushed")" = 13631488 ] &&
+	[ "$(tr ' ' '\n' <<<"$flushed" | grep . | sort -n | tr '\n' ' ')" = "$flushed" ] && [ "${flushed%% *}" -ge 12845056 ]; then
+	pass test_blk_fsync_flushes_and_reports_durable_prefix
+else
+	fail test_blk_fsync_flushes_and_reports_durable_prefix "flushed: '$flushed'; $(tail -n 2 "$work/fsync" | tr '\r\n' '  ')"
+fi
+
 mdrive="-global virtio-mmio.force-legacy=false $drive"
 run modern "$mdrive" "test=blk rw=randrw rwmix=60 bs=8k qd=16 size=8M runtime_ms=500 verify=1 seed=77"
 expect test_blk_modern_virtio_mmio_randrw_verifies modern 1 'virtio-mmio v2.*'

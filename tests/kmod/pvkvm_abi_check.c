@@ -6,6 +6,10 @@
  * barrier variants are instantiated.  Never meant to be loaded.
  */
 #include <linux/module.h>
+/* What the pvblk/pvnet modules include next to our headers: no name clashes. */
+#include <linux/blkdev.h>
+#include <linux/netdevice.h>
+#include <linux/interrupt.h>
 #include "pvkvm_all_headers.h"
 #include <pvkvm/ring.h>
 

@@ -175,7 +175,7 @@ static bool reads_zero(struct blk_image *img, uint64_t off, uint64_t len, void *
  * succeeds; the file size is kept. */
 static void discard_zero(enum blk_engine_kind e, enum blk_cache c)
 {
-	void *buf;
+	void *buf = NULL;
 	struct stat st;
 	make_file(FILE_BYTES);
 	struct blk_image *img = open_img(e, c, false, 0);
@@ -206,7 +206,7 @@ static int64_t one(struct blk_image *img, unsigned op, uint64_t off, void *buf, 
 
 static void test_4k_sector_refuses_512_aligned_requests(void)
 {
-	void *buf;
+	void *buf = NULL;
 	make_file(FILE_BYTES);
 	struct blk_image *img = open_img(BLK_ENGINE_URING, BLK_CACHE_NONE, false, 4096);
 	CU_ASSERT_FATAL(img && posix_memalign(&buf, 4096, 8192) == 0);
@@ -230,7 +230,7 @@ static void test_bad_sector_size_refused(void)
 
 static void test_out_of_range_and_unaligned_fail_cleanly(void)
 {
-	void *buf;
+	void *buf = NULL;
 	make_file(FILE_BYTES);
 	struct blk_image *img = open_img(BLK_ENGINE_AIO, BLK_CACHE_NONE, false, 0);
 	CU_ASSERT_FATAL(img && posix_memalign(&buf, 4096, 8192) == 0);
@@ -268,7 +268,7 @@ static void test_readonly_refuses_writes(void)
 static void test_eventfd_signals_completion(void)
 {
 	for (int e = 0; e < 3; e++) {
-		void *buf;
+		void *buf = NULL;
 		make_file(FILE_BYTES);
 		struct blk_image *img = open_img((enum blk_engine_kind)e, BLK_CACHE_NONE, false, 0);
 		CU_ASSERT_FATAL(img && posix_memalign(&buf, 4096, 4096) == 0);
@@ -313,7 +313,7 @@ static void test_uring_registered_buffer_io(void)
 
 static void test_queue_full_accepts_partial_batch(void)
 {
-	void *buf;
+	void *buf = NULL;
 	make_file(FILE_BYTES);
 	struct blk_image *img = NULL;
 	struct blk_image_opts o = { .path = path, .format = BLK_FMT_RAW, .engine = BLK_ENGINE_URING,

@@ -403,6 +403,53 @@ static void test_kernel_kinds_are_recognised(void)
 	CU_ASSERT_EQUAL(kind_of("disk.qcow2"), CFG_KERNEL_UNKNOWN);
 }
 
+/* Hostile ELF headers: offsets past the end, huge counts, note sizes that
+ * wrap.  Each must be "not PVH", quickly and without reading out of bounds. */
+static void test_hostile_elf_headers_are_not_pvh(void)
+{
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+		Elf64_Nhdr nh;
+		char name[4];
+	} __attribute__((packed)) img;
+
+	for (int v = 0; v < 5; v++) {
+		memset(&img, 0, sizeof(img));
+		memcpy(img.eh.e_ident, ELFMAG, SELFMAG);
+		img.eh.e_ident[EI_CLASS] = ELFCLASS64;
+		img.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+		img.eh.e_phoff = sizeof(Elf64_Ehdr);
+		img.eh.e_phentsize = sizeof(Elf64_Phdr);
+		img.eh.e_phnum = 1;
+		img.ph.p_type = PT_NOTE;
+		img.ph.p_offset = offsetof(__typeof__(img), nh);
+		img.ph.p_filesz = sizeof(img.nh) + 4;
+		img.nh.n_namesz = 4;
+		img.nh.n_type = CFG_XEN_ELFNOTE_PHYS32_ENTRY;
+		memcpy(img.name, "Xen", 4);
+		if (v == 0)
+			img.eh.e_phoff = UINT64_MAX - 8;          /* table past the end */
+		else if (v == 1)
+			img.eh.e_phnum = 0xffff;                  /* absurd count */
+		else if (v == 2)
+			img.nh.n_namesz = 0xfffffffe;             /* rounds up past 2^32 */
+		else if (v == 3)
+			img.ph.p_filesz = UINT64_MAX;             /* region larger than file */
+		else
+			img.eh.e_phentsize = 8;                   /* entries too small */
+		CU_ASSERT_EQUAL_FATAL(write_file("hostile.elf", &img, sizeof(img)), 0);
+		enum cfg_kernel_kind k = kind_of("hostile.elf");
+
+		/* A region larger than the file cannot be read whole: not PVH. */
+		CU_ASSERT_EQUAL(k, CFG_KERNEL_ELF_NOT_PVH);
+	}
+	char *path = fixture("hostile.elf");
+
+	unlink(path);
+	free(path);
+}
+
 static void test_default_mac_is_stable_unicast_and_distinct(void)
 {
 	struct cfg_domain d = { .name = (char *)"router" };
@@ -415,6 +462,25 @@ static void test_default_mac_is_stable_unicast_and_distinct(void)
 	CU_ASSERT(memcmp(a, b, 6) != 0);
 	CU_ASSERT_EQUAL(a[0] & 1, 0);
 	CU_ASSERT_EQUAL(a[0] & 2, 2);
+}
+
+static void test_load_parses_and_checks(void)
+{
+	struct cfg_domain *d = (struct cfg_domain *)1;
+	struct cfg_diag diag;
+
+	cfg_diag_init(&diag);
+	/* The example's kernel path does not exist here: load must refuse it. */
+	CU_ASSERT_EQUAL(cfg_domain_load(EXAMPLES_DIR "/minimal.xml", NULL, &d, &diag), -EINVAL);
+	CU_ASSERT_PTR_NULL(d);
+	CU_ASSERT(cfg_diag_contains(&diag, "minimal.xml:6: kernel: /var/lib/pvkvm/mini-guest.elf"));
+	cfg_diag_free(&diag);
+	struct cfg_check_opts skip = { .skip_files = true };
+
+	CU_ASSERT_EQUAL(cfg_domain_load(EXAMPLES_DIR "/minimal.xml", &skip, &d, &diag), 0);
+	CU_ASSERT_PTR_NOT_NULL(d);
+	cfg_domain_free(d);
+	cfg_diag_free(&diag);
 }
 
 static void test_parser_is_reusable_across_documents(void)
@@ -453,8 +519,10 @@ int main(void)
 	CU_add_test(s, "example_values_are_read", test_example_values_are_read);
 	CU_add_test(s, "memory_units_convert_to_kib", test_memory_units_convert_to_kib);
 	CU_add_test(s, "kernel_kinds_are_recognised", test_kernel_kinds_are_recognised);
+	CU_add_test(s, "hostile_elf_headers_are_not_pvh", test_hostile_elf_headers_are_not_pvh);
 	CU_add_test(s, "default_mac_is_stable_unicast_and_distinct",
 		    test_default_mac_is_stable_unicast_and_distinct);
+	CU_add_test(s, "load_parses_and_checks", test_load_parses_and_checks);
 	CU_add_test(s, "parser_is_reusable_across_documents", test_parser_is_reusable_across_documents);
 	test_cfg_add_invalid_suite();
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -273,6 +273,54 @@ static void test_stop_request_kicks_vcpu_in_guest_loop(void)
 	hv_vm_destroy(vm);
 }
 
+static void test_ram_above_hole_starts_at_4g(void)
+{
+	struct hv_vm_opts o = { .name = "big", .mem_bytes = 3328ull << 20, .nr_vcpus = 1, .no_irqchip = true };
+	struct hv_vm *vm;
+	const char *err;
+
+	if (!have_kvm)
+		return;
+	CU_ASSERT_FATAL(hv_vm_create(&vm, &o, &err) == 0);
+	CU_ASSERT_EQUAL(vm->ram_below_4g, HV_PCI_HOLE_START);
+	CU_ASSERT_EQUAL(vm->ram_above_4g, 256ull << 20);
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, HV_PCI_HOLE_START, 1));
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, HV_PCI_HOLE_START - 4, 8));
+	CU_ASSERT_PTR_EQUAL(hv_vm_gpa_to_hva(vm, HV_4G, 4096), vm->ram + HV_PCI_HOLE_START);
+	CU_ASSERT_PTR_NULL(hv_vm_gpa_to_hva(vm, HV_4G + (256ull << 20) - 4, 8));
+	CU_ASSERT_EQUAL(vm->e820[vm->nr_e820 - 1].addr, HV_4G);
+	CU_ASSERT_EQUAL(vm->e820[vm->nr_e820 - 1].size, 256ull << 20);
+	hv_vm_destroy(vm);
+}
+
+static void reset_port_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	if (is_write)
+		hv_vm_request_reset(opaque);
+}
+
+/* What an i8042 or PV reset does: the main loop returns HV_STOP_RESET, and a
+ * later stop request does not override the first one. */
+static void test_reset_request_ends_run_with_reset_reason(void)
+{
+	static const uint8_t code[] = {
+		0xe6, 0x64,                   /* out 0x64, al (test reset port) */
+		0xb0, 0x09, 0xe6, 0xf4,       /* mov al, 9; out 0xf4, al (too late) */
+		0xeb, 0xfe,
+	};
+	struct hv_vm *vm;
+
+	if (!have_kvm)
+		return;
+	vm = tvm_new(code, sizeof(code));
+	CU_ASSERT_FATAL(vm != NULL);
+	hv_io_register(&vm->pio, 0x64, 1, reset_port_io, vm);
+	hv_debug_exit_init(vm);
+	tvm_run(vm);
+	CU_ASSERT_EQUAL(vm->stop_reason, HV_STOP_RESET);
+	hv_vm_destroy(vm);
+}
+
 static void test_gpa_to_hva_checks_bounds_and_hole(void)
 {
 	struct hv_vm_opts o = { .name = "t", .mem_bytes = 8u << 20, .nr_vcpus = 1, .no_irqchip = true };
@@ -307,6 +355,8 @@ int main(void)
 	CU_add_test(s, "test_debug_exit_status_is_low_byte_of_write", test_debug_exit_status_is_low_byte_of_write);
 	CU_add_test(s, "test_triple_fault_is_reported_not_hung", test_triple_fault_is_reported_not_hung);
 	CU_add_test(s, "test_stop_request_kicks_vcpu_in_guest_loop", test_stop_request_kicks_vcpu_in_guest_loop);
+	CU_add_test(s, "test_reset_request_ends_run_with_reset_reason", test_reset_request_ends_run_with_reset_reason);
+	CU_add_test(s, "test_ram_above_hole_starts_at_4g", test_ram_above_hole_starts_at_4g);
 	CU_add_test(s, "test_gpa_to_hva_checks_bounds_and_hole", test_gpa_to_hva_checks_bounds_and_hole);
 	test_hv_iobus_add();
 	test_hv_loader_add();

@@ -328,6 +328,112 @@ static void test_blkif_request_variants_share_the_slot(void)
 	CU_ASSERT(BLKIF_MAX_INDIRECT_SEGMENTS * BLKIF_PAGE_BYTES >= 512u * 1024u);
 }
 
+/* Whatever a hostile peer writes, an accepted count never lets the reader
+ * past the ring: backend: req_cons + n stays within nr_ents of
+ * rsp_prod_pvt; frontend: rsp_cons + n stays within what it published. */
+static void test_random_hostile_indexes_never_open_more_than_the_ring(void)
+{
+	struct tst_pair p;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned accepted = 0, rejected = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		uint32_t base, cons_off, pushed_off, prod;
+		int n;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+		base = (uint32_t)x;
+		cons_off = (uint32_t)(x >> 32) % (TST_NR + 1);
+		pushed_off = (uint32_t)(x >> 40) % (TST_NR + 1);
+		/* Peer index: near the legal window half the time, anywhere else. */
+		prod = (x >> 63) ? base + (uint32_t)((x >> 48) % (3 * TST_NR)) - TST_NR
+				 : (uint32_t)(x >> 16);
+		pair_init(&p, base);
+		p.b.req_cons = base + cons_off;
+		p.mem.sh.req_prod = prod;
+		n = ring_back_pending_reqs(&p.b);
+		if (n >= 0) {
+			CU_ASSERT((uint32_t)(p.b.req_cons + (uint32_t)n - p.b.rsp_prod_pvt) <= TST_NR);
+			CU_ASSERT_EQUAL((uint32_t)(p.b.req_cons + (uint32_t)n), prod);
+			accepted++;
+		} else {
+			CU_ASSERT_EQUAL(n, RING_ERR_OVERFLOW);
+			rejected++;
+		}
+		p.f.req_pushed = base + pushed_off;
+		p.f.req_prod_pvt = p.f.req_pushed;
+		p.mem.sh.rsp_prod = prod;
+		n = ring_front_pending_rsps(&p.f);
+		if (n >= 0) {
+			CU_ASSERT((uint32_t)n <= pushed_off && p.f.rsp_cons + (uint32_t)n == prod);
+		} else {
+			CU_ASSERT_EQUAL(n, RING_ERR_OVERFLOW);
+		}
+	}
+	CU_ASSERT(accepted > 1000 && rejected > 1000);
+}
+
+/* A 4-page blkif ring (128 entries) through the generated accessors, with
+ * indexes crossing 2^32: every entry lands inside the ring's bytes and
+ * requests come out in order. */
+static void test_blkif_multi_page_ring_carries_requests_across_wrap(void)
+{
+	const size_t bytes = 4u * RING_PAGE_BYTES;
+	unsigned char *mem = aligned_alloc(RING_PAGE_BYTES, bytes);
+	struct ring_shared *sh = (struct ring_shared *)mem;
+	uint32_t nr = blkif_ring_nr_ents(bytes), start = 0xffffffc0u;
+	uint64_t sent = 0, served = 0, answered = 0;
+	struct ring_front f;
+	struct ring_back b;
+
+	CU_ASSERT_FATAL(mem != NULL);
+	CU_ASSERT_EQUAL_FATAL(nr, 128);
+	ring_shared_init(sh, start);
+	ring_front_init(&f, sh, nr, start);
+	ring_back_attach(&b, sh, nr);
+	while (answered < 1000) {
+		int n;
+
+		while (ring_front_free_reqs(&f) && sent < 1000) {
+			union blkif_ring_req *r = blkif_front_req(&f);
+
+			CU_ASSERT((unsigned char *)r >= mem + RING_HDR_BYTES &&
+				  (unsigned char *)(r + 1) <= mem + bytes);
+			r->rw.op = BLKIF_OP_WRITE;
+			r->rw.id = sent++;
+			f.req_prod_pvt++;
+		}
+		ring_front_push_reqs(&f);
+		n = ring_back_pending_reqs(&b);
+		CU_ASSERT_FATAL(n >= 0 && n <= (int)nr);
+		for (int i = 0; i < n / 2 + 1 && i < n; i++) {
+			union blkif_ring_req req;
+			struct blkif_response *rsp;
+
+			blkif_back_take_req(&b, &req);
+			CU_ASSERT_EQUAL(req.rw.id, served);
+			served++;
+			rsp = blkif_back_rsp(&b);
+			rsp->id = req.rw.id;
+			rsp->op = req.op;
+			rsp->status = BLKIF_RSP_OKAY;
+			b.rsp_prod_pvt++;
+		}
+		ring_back_push_rsps(&b);
+		n = ring_front_pending_rsps(&f);
+		CU_ASSERT_FATAL(n >= 0);
+		while (n-- > 0) {
+			struct blkif_response rsp;
+
+			blkif_front_take_rsp(&f, &rsp);
+			CU_ASSERT_EQUAL(rsp.id, answered);
+			answered++;
+		}
+	}
+	CU_ASSERT(f.rsp_cons < start); /* wrapped */
+	free(mem);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -362,6 +468,10 @@ int main(void)
 	CU_add_test(s, "test_taken_request_is_private_copy", test_taken_request_is_private_copy);
 	CU_add_test(s, "test_blkif_request_variants_share_the_slot",
 		    test_blkif_request_variants_share_the_slot);
+	CU_add_test(s, "test_random_hostile_indexes_never_open_more_than_the_ring",
+		    test_random_hostile_indexes_never_open_more_than_the_ring);
+	CU_add_test(s, "test_blkif_multi_page_ring_carries_requests_across_wrap",
+		    test_blkif_multi_page_ring_carries_requests_across_wrap);
 	ring_test_add_concurrency(CU_add_suite("ring-concurrency", NULL, NULL));
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -141,12 +141,13 @@ idtr:
 mini_pml4:
 	.quad mini_pdpt + 0x7
 	.fill 511, 8, 0
+	.globl mini_pdpt
 mini_pdpt:
 	.quad mini_pd + 0x0000 + 0x7
 	.quad mini_pd + 0x1000 + 0x7
 	.quad mini_pd + 0x2000 + 0x7
 	.quad mini_pd + 0x3000 + 0x7
-	.fill 508, 8, 0
+	.fill 508, 8, 0                 /* 4-64 GiB: filled from CPL3 by sys/mm.c */
 mini_pd:
 	pg = 0
 	.rept 1536
@@ -179,7 +180,15 @@ mini_tss:
 mini_idt:
 	.skip 32 * 16
 
+/* Page directories for RAM above 4 GiB (2 MiB pages; the PVM host
+ * rejects 1 GiB pages although CPUID offers them), filled on demand from
+ * CPL3; not zeroed at boot, so only the ones used are ever touched. */
 	.section .stack, "aw", @nobits
+	.balign 4096
+	.globl mini_pd_high
+mini_pd_high:
+	.skip 60 * 4096
+
 	.balign 4096
 	.skip 16384
 mini_kstack_top:

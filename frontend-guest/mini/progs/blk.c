@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test=blk: an fio-like load generator over struct mini_blkdev.
- *   dev=NAME rw=read|write|randread|randwrite|randrw bs=4k qd=1 runtime=5
+ *   dev=NAME rw=read|write|rw|randread|randwrite|randrw bs=4k qd=1 runtime=5
  *   (or runtime_ms=) size=BYTES offset=BYTES verify=0|1 rwmix=70 seed=1
  *   loops=N (sequential passes over the region, 0 = until runtime)
  *   ios=N (stop after N I/Os, 0 = until runtime)
+ *   fsync=N (after every N writes: drain, flush, and print "blk: flushed through
+ *   byte X" -- for a first sequential write pass, every byte of [offset, X)
+ *   is then durable; the durability tests kill the VMM and check that)
  * Written data carries a per-512-byte pattern: {"MINIBLK1", sector, seed,
  * mix(sector, seed, i)...}; verify=1 checks it on every read (so a read job
  * expects the region to have been written with the same seed).  Prints fio-like
@@ -21,7 +24,7 @@ struct blk_job {
 	const char *rw;
 	bool rand, verify;
 	unsigned read_pct;            /* 100 read, 0 write, else mixed */
-	uint64_t bs, qd, offset, size, runtime_ns, seed, loops, max_ios;
+	uint64_t bs, qd, offset, size, runtime_ns, seed, loops, max_ios, fsync;
 };
 
 struct blk_io {
@@ -43,7 +46,8 @@ struct blk_run {
 	uint16_t free_ids[MAX_QD];
 	unsigned nr_free;
 	uint64_t next_seq, issued, rng, passes;
-	bool stopping;
+	bool stopping, draining;      /* draining: let in-flight I/O finish for a flush */
+	uint64_t writes_since_flush;
 	struct blk_stats st;
 };
 
@@ -125,6 +129,7 @@ static int job_parse(struct blk_job *j, const struct mini_blkdev *d)
 	j->seed = mini_opt_u64("seed", 1);
 	j->loops = mini_opt_u64("loops", 0);
 	j->max_ios = mini_opt_u64("ios", 0);
+	j->fsync = mini_opt_u64("fsync", 0);
 	if (!j->bs || j->bs % d->sector_size || j->bs > d->max_io_bytes) {
 		printf("blk: bs=%lu: want a multiple of %u up to %u\n", (unsigned long)j->bs,
 		       d->sector_size, d->max_io_bytes);
@@ -166,7 +171,7 @@ static bool io_prepare(struct blk_run *r, uint16_t id, struct mini_blk_req *req)
 	struct blk_io *io = &r->io[id];
 	uint64_t nblocks = j->size / j->bs;
 
-	if (r->stopping || (j->max_ios && r->issued >= j->max_ios))
+	if (r->stopping || r->draining || (j->max_ios && r->issued >= j->max_ios))
 		return false;
 	if (j->rand) {
 		io->off = j->offset + rng_next(&r->rng) % nblocks * j->bs;
@@ -202,11 +207,47 @@ static void io_complete(struct blk_run *r, const struct mini_blk_cpl *c, uint64_
 	} else {
 		mini_hist_add(&r->st.lat[io->op], mini_cycles_to_ns(now - io->t_submit));
 		r->st.bytes[io->op] += r->job.bs;
+		if (io->op == MINI_BLK_WRITE && r->job.fsync && ++r->writes_since_flush >= r->job.fsync)
+			r->draining = true;
 		if (io->op == MINI_BLK_READ && r->job.verify)
 			r->st.verify_errors += pattern_check(io->buf, io->off / 512, r->job.bs / 512,
 							     r->job.seed);
 	}
 	r->free_ids[r->nr_free++] = (uint16_t)c->tag;
+}
+
+/* Makes written data durable before we report (and before the host looks). */
+static int flush_device(struct mini_blkdev *d)
+{
+	struct mini_blk_req req = { .op = MINI_BLK_FLUSH, .tag = 0 };
+	struct mini_blk_cpl c;
+	uint64_t t0 = mini_rdtsc(), limit = mini_ns_to_cycles(30000000000ull);
+
+	if (!d->has_flush)
+		return 0;
+	while (!d->ops->submit(d, &req, 1))
+		;
+	while (!d->ops->poll(d, &c, 1))
+		if (mini_rdtsc() - t0 > limit)
+			return MINI_BLK_EIO;
+	return c.status;
+}
+
+/* fsync=N: everything issued so far has completed; make it durable. */
+static void blk_periodic_flush(struct blk_run *r)
+{
+	int rc = flush_device(r->dev);
+
+	if (rc) {
+		printf("blk: flush failed (%d)\n", rc);
+		r->st.errors++;
+		r->stopping = true;
+	} else if (!r->job.rand && r->job.fsync) {
+		printf("blk: flushed through byte %lu\n", (unsigned long)(r->job.offset +
+		       (r->passes ? r->job.size : r->next_seq)));
+	}
+	r->writes_since_flush = 0;
+	r->draining = false;
 }
 
 /* Keeps qd requests in flight until the job ends; returns elapsed cycles.
@@ -225,6 +266,10 @@ static uint64_t blk_loop(struct blk_run *r)
 		while (r->nr_free && io_prepare(r, r->free_ids[r->nr_free - 1], &pend[npend])) {
 			r->nr_free--;
 			npend++;
+		}
+		if (!npend && r->nr_free == r->job.qd && r->draining) {
+			blk_periodic_flush(r);
+			continue;
 		}
 		if (!npend && r->nr_free == r->job.qd)
 			break;     /* nothing in flight and nothing more to issue */
@@ -307,28 +352,10 @@ static void report(const struct blk_run *r, uint64_t ns)
 	       (unsigned long)r->st.errors, r->job.verify, (unsigned long)r->st.verify_errors);
 }
 
-/* Makes written data durable before we report (and before the host looks). */
-static int flush_device(struct mini_blkdev *d)
-{
-	struct mini_blk_req req = { .op = MINI_BLK_FLUSH, .tag = 0 };
-	struct mini_blk_cpl c;
-	uint64_t t0 = mini_rdtsc(), limit = mini_ns_to_cycles(30000000000ull);
-
-	if (!d->has_flush)
-		return 0;
-	while (!d->ops->submit(d, &req, 1))
-		;
-	while (!d->ops->poll(d, &c, 1))
-		if (mini_rdtsc() - t0 > limit)
-			return MINI_BLK_EIO;
-	return c.status;
-}
-
 static int blk_main(const char *arg)
 {
 	struct blk_run *r = &run;
 	uint64_t cycles, ns;
-	int rc;
 
 	(void)arg;
 	r->dev = pick_device();
@@ -350,21 +377,19 @@ static int blk_main(const char *arg)
 	}
 	mini_hist_init(&r->st.lat[0]);
 	mini_hist_init(&r->st.lat[1]);
-	printf("blk: job dev=%s rw=%s bs=%lu qd=%lu offset=%lu size=%lu runtime_ms=%lu loops=%lu ios=%lu verify=%d seed=%lu",
+	printf("blk: job dev=%s rw=%s bs=%lu qd=%lu offset=%lu size=%lu runtime_ms=%lu loops=%lu ios=%lu verify=%d seed=%lu fsync=%lu",
 	       r->dev->name, r->job.rw, (unsigned long)r->job.bs, (unsigned long)r->job.qd,
 	       (unsigned long)r->job.offset, (unsigned long)r->job.size,
 	       (unsigned long)(r->job.runtime_ns / 1000000), (unsigned long)r->job.loops,
-	       (unsigned long)r->job.max_ios, r->job.verify, (unsigned long)r->job.seed);
+	       (unsigned long)r->job.max_ios, r->job.verify, (unsigned long)r->job.seed,
+	       (unsigned long)r->job.fsync);
 	if (r->job.read_pct != 0 && r->job.read_pct != 100)
 		printf(" rwmix=%u", r->job.read_pct);
 	printf("\n");
 	cycles = blk_loop(r);
 	ns = mini_cycles_to_ns(cycles);
-	rc = r->st.lat[1].count ? flush_device(r->dev) : 0;
-	if (rc) {
-		printf("blk: flush failed (%d)\n", rc);
-		r->st.errors++;
-	}
+	if (r->st.lat[1].count)
+		blk_periodic_flush(r);     /* the final flush, reported like the others */
 	report(r, ns);
 	if (r->st.errors || r->st.verify_errors) {
 		printf("blk: FAILED: %lu I/O errors, %lu sectors failed verification\n",

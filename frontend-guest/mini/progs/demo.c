@@ -2,7 +2,7 @@
 /* test=demo (the default): print what the guest sees.  Lines starting with
  * "mini: " and a key are stable across VMMs where the fact is (tests compare
  * the cpu, memory and command-line lines between pvkvm and QEMU). */
-#include "mini/mini.h"
+#include "mini/pci.h"
 
 static const char *mem_type(uint32_t t)
 {
@@ -55,6 +55,29 @@ static void show_cpu(void)
 	}
 }
 
+static void show_pci(void)
+{
+	static const char *const bar_kind[] = { "", "io", "mem32", "mem64" };
+	const struct mini_pci_dev *devs;
+	unsigned n = mini_pci_scan(&devs);
+
+	if (!n)
+		printf("mini: pci: no devices on bus 0 (no 0xcf8/0xcfc bus, as on QEMU microvm)\n");
+	for (unsigned i = 0; i < n; i++) {
+		const struct mini_pci_dev *d = &devs[i];
+
+		printf("mini: pci %02x:%02x.%u %04x:%04x class %06x", d->bus, d->dev, d->fn, d->vendor,
+		       d->device, d->class_rev >> 8);
+		for (unsigned b = 0; b < 6; b++)
+			if (d->bar[b].type)
+				printf(" bar%u %s 0x%lx", b, bar_kind[d->bar[b].type],
+				       (unsigned long)d->bar[b].addr);
+		if (mini_pci_find_cap(d, 0x11))
+			printf(" msix");
+		printf("\n");
+	}
+}
+
 static int demo_main(const char *arg)
 {
 	uint64_t ram = 0, t0, t1;
@@ -84,8 +107,9 @@ static int demo_main(const char *arg)
 	printf("mini: ram %lu KiB in %u ranges\n", (unsigned long)(ram >> 10), nr_ram);
 	printf("mini: allocator has %zu free pages\n", mini_pages_free_count());
 	show_cpu();
-	printf("mini: tsc %lu kHz (from %s)\n", (unsigned long)(mini_clock.tsc_hz / 1000),
-	       mini_clock.source);
+	show_pci();
+	printf("mini: tsc %lu kHz (from %s)\n", (unsigned long)(mini_clock_get()->tsc_hz / 1000),
+	       mini_clock_get()->source);
 	t0 = mini_rdtsc();
 	for (unsigned i = 0; i < 10000000; i++) {
 		spin += i;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test=selftest: the guest's own libc (printf formatting, number parsing,
  * string functions) and the page allocator. */
-#include "mini/mini.h"
+#include "mini/hist.h"
 
 static unsigned failures;
 
@@ -106,6 +106,51 @@ static void test_pages(void)
 	expect(mini_pages_free_count() == before, "a failed allocation takes nothing");
 }
 
+/* Every RAM range of the memory map (above 1 MiB, below the map's end) is
+ * mapped and writable: probe its first, middle and last word, then restore. */
+static void test_ram_mapped(void)
+{
+	for (unsigned i = 0; i < mini_boot.nr_memmap; i++) {
+		const struct mini_mem_range *m = &mini_boot.memmap[i];
+		uint64_t probes[3] = { m->addr, m->addr + m->size / 2, m->addr + m->size - 8 };
+
+		if (m->type != 1 || m->addr < (1u << 20) || m->size < 8 ||
+		    m->addr + m->size > mini_mm_mapped_top())
+			continue;
+		for (unsigned p = 0; p < 3; p++) {
+			volatile uint64_t *w = (volatile uint64_t *)(uintptr_t)(probes[p] & ~7ull);
+			uint64_t saved = *w;
+
+			*w = ~saved;
+			expect(*w == ~saved, "RAM word reads back what was written");
+			*w = saved;
+		}
+	}
+}
+
+static void test_hist(void)
+{
+	static struct mini_hist h;
+	uint64_t p50, p99;
+
+	mini_hist_init(&h);
+	for (uint64_t v = 1; v <= 100000; v++)
+		mini_hist_add(&h, v);
+	p50 = mini_hist_percentile(&h, 50);
+	p99 = mini_hist_percentile(&h, 99);
+	expect(h.count == 100000 && h.min == 1 && h.max == 100000 && h.sum == 5000050000ull,
+	       "histogram count/min/max/sum are exact");
+	expect(p50 > 50000 * 97 / 100 && p50 < 50000 * 103 / 100, "histogram p50 within 3 %");
+	expect(p99 > 99000 * 97 / 100 && p99 < 99000 * 103 / 100, "histogram p99 within 3 %");
+	expect(mini_hist_percentile(&h, 100) == 100000, "histogram p100 is the max");
+	mini_hist_init(&h);
+	mini_hist_add(&h, 7);
+	expect(mini_hist_percentile(&h, 50) == 7 && mini_hist_percentile(&h, 99) == 7,
+	       "one sample is every percentile");
+	mini_hist_add(&h, UINT64_MAX);
+	expect(h.max == UINT64_MAX, "the largest value fits a bucket");
+}
+
 static int selftest_main(const char *arg)
 {
 	(void)arg;
@@ -113,6 +158,8 @@ static int selftest_main(const char *arg)
 	test_parse();
 	test_string();
 	test_pages();
+	test_hist();
+	test_ram_mapped();
 	if (failures) {
 		printf("selftest: %u failures\n", failures);
 		return MINI_EXIT_FAIL;
@@ -120,5 +167,5 @@ static int selftest_main(const char *arg)
 	printf("selftest OK\n");
 	return MINI_EXIT_OK;
 }
-MINI_PROGRAM(selftest, "selftest", "check the guest's printf, parsing, strings and page allocator",
+MINI_PROGRAM(selftest, "selftest", "check the guest's printf, parsing, strings, page allocator, histogram",
 	     selftest_main);

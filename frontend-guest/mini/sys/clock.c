@@ -5,13 +5,13 @@
  *     VMMs expose under the hypervisor range (QEMU with invtsc does too);
  *  2. CPUID 0x15 (crystal ratio, Intel) when it names the crystal;
  *  3. CPUID 0x16 EAX (base MHz, Intel; nominal, ~1 % off);
- *  4. PIT channel 0 read back while it counts 20 ms (ports 0x40/0x43);
+ *  4. PIT channel 0 read back while it counts 10 ms (ports 0x40/0x43);
  *  5. otherwise 1 GHz, said as such ("guess").
  * An invariant TSC is assumed: the guest never sleeps and never migrates.
  */
 #include "mini/mini.h"
 
-struct mini_clock mini_clock;
+static struct mini_clock mini_clock;
 
 static uint64_t tsc_from_hv_leaf(void)
 {
@@ -53,47 +53,75 @@ static uint64_t tsc_from_leaf15_16(const char **src)
 /*
  * PIT channel 0 as a free-running 16-bit down-counter (mode 2, 1.193182 MHz),
  * read with latch commands; no interrupts are needed (IF stays 0) and no
- * port 0x61 gate (QEMU microvm has none).  Counts 20 ms of PIT ticks against
- * the TSC.  Each read is a few VM exits; the start and end reads cost the
- * same, so that mostly cancels.  Without a PIT the counter never moves and
- * the TSC bound ends the loop.  Leaves channel 0 in one-shot mode 0.
+ * port 0x61 gate (QEMU microvm has none).  Counts 10 ms of PIT ticks against
+ * the TSC.  A read is three VM exits, and the vCPU may be preempted inside
+ * one (the host is shared), so each end point is the best of several reads:
+ * the one with the shortest TSC window around it.  Without a PIT the counter
+ * never moves and the TSC bound ends the loop.  Leaves channel 0 in one-shot
+ * mode 0 so it raises no periodic interrupt.
  */
-static uint16_t pit_read(void)
+struct pit_sample {
+	uint64_t ticks, tsc, window;
+};
+
+struct pit_state {
+	uint64_t ticks;     /* elapsed PIT ticks since the first read */
+	uint16_t prev;
+};
+
+static void pit_sample(struct pit_state *ps, struct pit_sample *out)
 {
+	uint64_t t0 = mini_rdtsc(), t1;
 	uint8_t lo, hi;
+	uint16_t cur;
 
 	mini_outb(0x43, 0x00);                  /* latch channel 0 */
 	lo = mini_inb(0x40);
 	hi = mini_inb(0x40);
-	return (uint16_t)(lo | hi << 8);
+	t1 = mini_rdtsc();
+	cur = (uint16_t)(lo | hi << 8);
+	ps->ticks += (uint16_t)(ps->prev - cur);  /* down-counter, wraps */
+	ps->prev = cur;
+	*out = (struct pit_sample){ ps->ticks, t0, t1 - t0 };
+}
+
+static void pit_best_sample(struct pit_state *ps, struct pit_sample *best)
+{
+	struct pit_sample s;
+
+	best->window = UINT64_MAX;
+	for (unsigned i = 0; i < 5; i++) {
+		pit_sample(ps, &s);
+		if (s.window < best->window)
+			*best = s;
+	}
 }
 
 static uint64_t tsc_from_pit(void)
 {
-	const uint64_t want = 1193182 / 50;     /* 20 ms */
-	uint64_t ticks = 0, t0, t1;
-	uint16_t prev, cur;
+	const uint64_t want = 1193182 / 100;    /* 10 ms */
+	struct pit_state ps = { 0, 0 };
+	struct pit_sample start, end, s;
 
 	mini_outb(0x43, 0x34);                  /* ch0, lo/hi, mode 2 */
 	mini_outb(0x40, 0);
 	mini_outb(0x40, 0);                     /* period 65536 */
-	prev = pit_read();
-	t0 = mini_rdtsc();
-	while (ticks < want) {
-		cur = pit_read();
-		ticks += (uint16_t)(prev - cur);  /* down-counter, wraps */
-		prev = cur;
-		if (mini_rdtsc() - t0 > 4000000000ull)  /* >= 0.4 s at <= 10 GHz: no PIT */
+	pit_sample(&ps, &s);
+	ps.ticks = 0;
+	pit_best_sample(&ps, &start);
+	do {
+		pit_sample(&ps, &s);
+		if (s.tsc - start.tsc > 4000000000ull)  /* >= 0.4 s at <= 10 GHz: no PIT */
 			return 0;
-	}
-	t1 = mini_rdtsc();
-	mini_outb(0x43, 0x30);                  /* ch0 mode 0: stop the periodic tick */
+	} while (s.ticks - start.ticks < want);
+	pit_best_sample(&ps, &end);
+	mini_outb(0x43, 0x30);                  /* ch0 mode 0: no periodic tick */
 	mini_outb(0x40, 0xff);
 	mini_outb(0x40, 0xff);
-	return (t1 - t0) * 1193182 / ticks;
+	return (end.tsc - start.tsc) * 1193182 / (end.ticks - start.ticks);
 }
 
-void mini_clock_init(void)
+static void mini_clock_init(void)
 {
 	const char *src = NULL;
 	uint64_t hz;
@@ -113,9 +141,16 @@ void mini_clock_init(void)
 	mini_clock.source = src;
 }
 
+const struct mini_clock *mini_clock_get(void)
+{
+	if (!mini_clock.tsc_hz)
+		mini_clock_init();
+	return &mini_clock;
+}
+
 uint64_t mini_cycles_to_ns(uint64_t cycles)
 {
-	uint64_t hz = mini_clock.tsc_hz;
+	uint64_t hz = mini_clock_get()->tsc_hz;
 
 	/* split so that nothing overflows 64 bits below 18 GHz */
 	return cycles / hz * 1000000000u + cycles % hz * 1000000000u / hz;
@@ -123,7 +158,7 @@ uint64_t mini_cycles_to_ns(uint64_t cycles)
 
 uint64_t mini_ns_to_cycles(uint64_t ns)
 {
-	uint64_t hz = mini_clock.tsc_hz;
+	uint64_t hz = mini_clock_get()->tsc_hz;
 
 	return ns / 1000000000u * hz + ns % 1000000000u * hz / 1000000000u;
 }

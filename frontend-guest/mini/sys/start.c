@@ -115,7 +115,9 @@ void mini_start(uint32_t start_info_paddr)
 		       sizeof(mini_boot.cmdline) - 1);
 		mini_exit(MINI_EXIT_USAGE);
 	}
-	mini_mm_init(mini_boot.memmap, mini_boot.nr_memmap, reserved, nr_res);
-	mini_clock_init();
+	if (mini_mm_init(mini_boot.memmap, mini_boot.nr_memmap, reserved, nr_res)) {
+		printf("mini: no usable RAM above 1 MiB in the memory map\n");
+		mini_exit(MINI_EXIT_FAIL);
+	}
 	mini_exit(run_program());
 }

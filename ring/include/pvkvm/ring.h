@@ -153,7 +153,8 @@ static inline void ring_front_init(struct ring_front *f, struct ring_shared *sh,
 
 /* Backend attach: the starting point is read once from the (untrusted)
  * shared rsp_prod; any value is acceptable because every later check is
- * relative to it. */
+ * relative to it.  After a backend restart this replays the requests the
+ * previous instance took but never answered. */
 static inline void ring_back_attach(struct ring_back *b, struct ring_shared *sh,
 				    uint32_t nr_ents)
 {

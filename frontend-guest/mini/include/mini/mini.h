@@ -94,8 +94,9 @@ struct mini_clock {
 	uint64_t tsc_hz;
 	const char *source;      /* where tsc_hz came from */
 };
-extern struct mini_clock mini_clock;
-void mini_clock_init(void);
+/* Determined on first use: a PIT calibration costs 10 ms, which programs
+ * that never look at the clock (test=exit:N, boot benchmarks) do not pay. */
+const struct mini_clock *mini_clock_get(void);
 uint64_t mini_cycles_to_ns(uint64_t cycles);
 uint64_t mini_ns_to_cycles(uint64_t ns);
 
@@ -104,8 +105,11 @@ struct mini_mem_range {
 	uint64_t addr, size;
 	uint32_t type;
 };
-void mini_mm_init(const struct mini_mem_range *map, unsigned n,
-		  const struct mini_mem_range *reserved, unsigned nr_reserved);
+/* 0, or -1 when no RAM can hold the allocator's bitmap. */
+int mini_mm_init(const struct mini_mem_range *map, unsigned n,
+		 const struct mini_mem_range *reserved, unsigned nr_reserved);
+/* End of what the identity map may cover (RAM above it is not used). */
+uint64_t mini_mm_mapped_top(void);
 /* Physically contiguous, page-aligned, zeroed; NULL when none fits. */
 void *mini_pages_alloc(size_t nr_pages);
 void mini_pages_free(void *p, size_t nr_pages);
