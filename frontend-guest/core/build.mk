@@ -8,3 +8,13 @@ $(B)/lib/libpvfront.a: $(patsubst %.c,$(B)/obj/%.o,$(FRONT_CORE_SRCS))
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 EXTRA_ALL += $(B)/lib/libpvfront.a
+
+# The mini-guest build of the core and its PV programs (frontend-guest/core/mini/),
+# compiled with the mini-guest's flags.  frontend-guest/mini/build.mk sets
+# MINI_OBJS with := after this file is read, so tests/harness/build.mk (read
+# later) appends PV_MINI_OBJS to it.
+PV_MINI_SRCS := $(FRONT_CORE_SRCS) frontend-guest/core/mini/pv_mini.c
+PV_MINI_OBJS = $(patsubst %.c,$(B)/guest/obj/%.o,$(PV_MINI_SRCS))
+$(B)/guest/obj/frontend-guest/core/%.o: frontend-guest/core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MINI_CPPFLAGS) -Ifrontend-guest/core -Ifrontend-guest/core/tests $(MINI_CFLAGS) -c -o $@ $<

@@ -34,3 +34,8 @@ $(B)/bin/pvkvm-testback: $(B)/obj/tests/harness/pvtest_back_main.o $(B)/obj/test
 	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/harness/pvtest_back.o \
 		-Wl,--start-group $(HARNESS_LIBS) -Wl,--end-group
 PROGS += $(B)/bin/pvkvm-testback
+
+# Link the core's PV programs into the mini-guest (see frontend-guest/core/build.mk).
+MINI_OBJS += $(PV_MINI_OBJS)
+$(MINI_ELF): $(PV_MINI_OBJS)
+CHECK_SCRIPTS += tests/integration/pv_platform.sh
