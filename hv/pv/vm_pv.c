@@ -6,6 +6,9 @@
  * guest supplies its ring page (introduced to <run dir>/store.sock if a store
  * runs there).  Registered as an HV_DEVICE after the PCI host bridge. */
 #include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,8 @@ struct hv_pv {
 	struct pv_ctl_server *ctl;
 	struct pv_store_proxy *store;
 	bool introduced;
+	pthread_mutex_t up_lock;
+	bool vcpu_up[PVKVM_MAX_VCPUS];
 	char store_sock[320];
 	int upcall_efd[PVKVM_MAX_VCPUS];
 };
@@ -109,6 +114,57 @@ static int doorbell_bind(void *opaque, uint32_t port, int efd)
 static void doorbell_unbind(void *opaque, uint32_t port, int efd)
 {
 	pv_plat_dev_doorbell_unbind(&((struct hv_pv *)opaque)->dev, port, efd);
+}
+
+/* Runs on the caller's vCPU thread.  The target's thread sits in KVM_RUN
+ * (an AP waiting for INIT/SIPI); immediate_exit plus a kick make its KVM_RUN
+ * return at once, repeatedly, so our ioctls on its fd get the vCPU between
+ * two of them; then it resumes at the new registers. */
+static int vcpu_start(void *opaque, uint32_t caller, uint32_t vcpu, const struct pvkvm_vcpu_regs *r)
+{
+	struct hv_pv *pv = opaque;
+	struct hv_vm *vm = pv->vm;
+	struct hv_vcpu *src = &vm->vcpus[caller], *dst = &vm->vcpus[vcpu];
+	struct kvm_sregs s, t;
+	struct kvm_regs regs = { .rip = r->rip, .rsp = r->rsp, .rdi = r->rdi,
+				 .rflags = r->rflags | 2 };
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	int err = 0;
+
+	pthread_mutex_lock(&pv->up_lock);
+	if (pv->vcpu_up[vcpu] || !dst->thread_started || !dst->run) {
+		pthread_mutex_unlock(&pv->up_lock);
+		return -EBUSY;
+	}
+	if (ioctl(src->fd, KVM_GET_SREGS, &s)) {
+		err = -errno;
+		goto out;
+	}
+	__atomic_store_n(&dst->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(dst->thread, HV_SIG_KICK);
+	if (ioctl(dst->fd, KVM_GET_SREGS, &t)) {
+		err = -errno;
+		goto out_resume;
+	}
+	s.apic_base = t.apic_base; /* keep the AP's (not BSP) APIC */
+	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
+	if (r->cr3)
+		s.cr3 = r->cr3;
+	if (ioctl(dst->fd, KVM_SET_SREGS, &s) || ioctl(dst->fd, KVM_SET_REGS, &regs) ||
+	    (vm->irqchip && ioctl(dst->fd, KVM_SET_MP_STATE, &mp)))
+		err = -errno;
+	else
+		pv->vcpu_up[vcpu] = true;
+out_resume:
+	/* A stop request sets immediate_exit too: never clear it then. */
+	if (!hv_vm_stopping(vm))
+		__atomic_store_n(&dst->run->immediate_exit, 0, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&pv->up_lock);
+	if (!err)
+		pv_log_info(TAG, "%s: vcpu%u started at %#llx by vcpu%u", vm->name, vcpu,
+			    (unsigned long long)r->rip, caller);
+	return err;
 }
 
 static int shutdown_guest(void *opaque, uint32_t reason)
@@ -199,6 +255,7 @@ static void pv_free(struct hv_pci_dev *dev)
 			close(pv->upcall_efd[i]);
 	pv_plat_dev_destroy(&pv->dev);
 	pv_plat_free(pv->plat);
+	pthread_mutex_destroy(&pv->up_lock);
 	free(pv);
 }
 
@@ -228,11 +285,13 @@ static int pv_vm_init(struct hv_vm *vm)
 	if (!pv)
 		return -ENOMEM;
 	pv->vm = vm;
+	pthread_mutex_init(&pv->up_lock, NULL);
 	for (unsigned i = 0; i < PVKVM_MAX_VCPUS; i++)
 		pv->upcall_efd[i] = -1;
 	pv->ops = (struct pv_plat_ops){
 		.evtchn = { doorbell_bind, doorbell_unbind, upcall_fd },
 		.shutdown = shutdown_guest,
+		.vcpu_up = vcpu_start,
 		.console = console_write,
 		.store_notify = store_notify,
 		.store_ring_set = store_ring_set,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The PV platform in the mini-guest on pvkvm: hypercalls (and hostile
-# arguments), sched shutdown -> on_* actions, the store ring through the VMM
+# arguments), SMP bring-up with vcpu_up, sched shutdown -> on_* actions, the store ring through the VMM
 # proxy to pvkvm-stored, and the platform self-test (grant refusals, a held
 # grant, an event-channel ping-pong, the XenbusState handshake) against the
 # host test backend pvkvm-testback.
@@ -49,6 +49,8 @@ expect() {
 
 run hcall "test=pv:hcall"
 expect hcall 0 test_pv_hypercalls_and_hostile_arguments_in_mini_guest "pv: hcall ok"
+run smp "test=pv:smp" --smp 3
+expect smp 0 test_pv_vcpu_up_starts_every_secondary_vcpu "pv: smp 3 vcpus up"
 run off "test=pv:poweroff"
 expect off 0 test_pv_shutdown_poweroff_stops_the_vm "guest asked for poweroff"
 run reboot "test=pv:reboot" --on-reboot destroy

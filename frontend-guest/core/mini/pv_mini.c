@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The mini-guest's PV platform programs, on the portable core:
  *   test=pv:hcall      hypercall page, version, console, evtchn ops, hostile arguments
+ *   test=pv:smp        every secondary vCPU started with vcpu_up
  *   test=pv:poweroff | pv:reboot | pv:crash   sched_op shutdown
  *   test=pv:store      store ring: write, read back, watch (needs a store)
  *   test=pv:pvtest     the platform self-test against pvkvm-testback
@@ -196,6 +197,51 @@ static int pv_pvtest(void)
 	return r ? MINI_EXIT_FAIL : MINI_EXIT_OK;
 }
 
+static volatile uint32_t aps_running;
+
+/* A secondary vCPU: CPL3, the boot vCPU's address space, its own stack.  The
+ * mini runtime is single-threaded, so it only counts itself in and spins. */
+static void __attribute__((used)) ap_entry(uint64_t id)
+{
+	__atomic_fetch_add(&aps_running, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		mini_pause();
+}
+
+static int pv_smp(void)
+{
+	uint32_t n = mini_mmio_read32(pvm.bar0 + PVKVM_PLAT_REG_NR_VCPUS);
+	struct pvkvm_vcpu_regs *r = front.scratch;
+	uint64_t t0;
+
+	CHECK(n >= 1 && n <= PVKVM_MAX_VCPUS, "NR_VCPUS register");
+	for (uint32_t v = 1; v < n; v++) {
+		uint8_t *stack = mini_pages_alloc(1);
+
+		CHECK(stack != NULL, "AP stack");
+		memset(r, 0, sizeof(*r));
+		r->rip = (uint64_t)(uintptr_t)ap_entry;
+		r->rsp = (uint64_t)(uintptr_t)(stack + MINI_PAGE_SIZE - 8); /* as after a call */
+		r->rdi = v;
+		r->rflags = 0x3002; /* IOPL=3, IF=0 */
+		CHECK(pvfront_hcall(&front, PVKVM_HC_VCPU_UP, v, (uint64_t)(uintptr_t)r, 0) == 0,
+		      "vcpu_up");
+	}
+	t0 = mini_rdtsc();
+	while (aps_running != n - 1 && mini_rdtsc() - t0 < mini_ns_to_cycles(2000000000ull))
+		mini_pause();
+	CHECK(aps_running == n - 1, "every secondary vCPU ran its entry");
+	CHECK(pvfront_hcall(&front, PVKVM_HC_VCPU_UP, 0, (uint64_t)(uintptr_t)r, 0) == -PVFRONT_EINVAL,
+	      "vcpu_up of the boot vCPU refused");
+	CHECK(pvfront_hcall(&front, PVKVM_HC_VCPU_UP, n, (uint64_t)(uintptr_t)r, 0) == -PVFRONT_EINVAL,
+	      "vcpu_up past the last vCPU refused");
+	if (n > 1)
+		CHECK(pvfront_hcall(&front, PVKVM_HC_VCPU_UP, 1, (uint64_t)(uintptr_t)r, 0) == -PVFRONT_EBUSY,
+		      "second vcpu_up of a running vCPU refused");
+	printf("pv: smp %u vcpus up\n", n);
+	return MINI_EXIT_OK;
+}
+
 static int pv_main(const char *arg)
 {
 	int r = pv_mini_probe();
@@ -206,6 +252,8 @@ static int pv_main(const char *arg)
 		return pv_hcall();
 	if (!strcmp(arg, "store"))
 		return pv_store();
+	if (!strcmp(arg, "smp"))
+		return pv_smp();
 	if (!strcmp(arg, "pvtest"))
 		return pv_pvtest();
 	if (!strcmp(arg, "poweroff") || !strcmp(arg, "reboot") || !strcmp(arg, "crash")) {
@@ -223,4 +271,4 @@ static int pv_main(const char *arg)
 	return MINI_EXIT_USAGE;
 }
 
-MINI_PROGRAM(pv, "pv", "PV platform: pv:hcall, pv:store, pv:pvtest, pv:poweroff|reboot|crash", pv_main);
+MINI_PROGRAM(pv, "pv", "PV platform: pv:hcall, pv:smp, pv:store, pv:pvtest, pv:poweroff|reboot|crash", pv_main);
