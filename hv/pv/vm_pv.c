@@ -47,10 +47,15 @@ struct hv_pv {
 	int upcall_efd[PVKVM_MAX_VCPUS];
 };
 
+/* Not thread_started: the starter sets it after pthread_create returns, and
+ * the vCPU may make its first hypercall before that.  The thread id itself is
+ * stored by pthread_create before the thread runs (glibc). */
 static struct hv_vcpu *current_vcpu(struct hv_vm *vm)
 {
+	pthread_t self = pthread_self();
+
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i].thread_started && pthread_equal(vm->vcpus[i].thread, pthread_self()))
+		if (pthread_equal(vm->vcpus[i].thread, self))
 			return &vm->vcpus[i];
 	return NULL;
 }
@@ -64,7 +69,9 @@ static void bar0_io(void *opaque, uint64_t offset, void *data, unsigned len, boo
 	if (is_write && offset == PVKVM_PLAT_REG_HCALL_TRIGGER && len == 4) {
 		v = current_vcpu(pv->vm);
 		memcpy(&nr, data, 4);
-		if (v && pv_plat_dev_hcall_exit(&pv->dev, v->id, v->fd, nr))
+		if (!v)
+			pv_log_err(TAG, "%s: hypercall %u from an unknown thread", pv->vm->name, nr);
+		else if (pv_plat_dev_hcall_exit(&pv->dev, v->id, v->fd, nr))
 			pv_log_warn(TAG, "%s: vcpu%u: hypercall %u: register access failed",
 				    pv->vm->name, v->id, nr);
 		return;

@@ -65,6 +65,24 @@ for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; d
 run store "test=pv:store"
 expect store 0 test_pv_store_ring_round_trip_through_proxy "pv: store ok"
 
+# Against the host's view: pvkvm store reads what the guest wrote; the guest
+# echoes what the host wrote (its watch fires).
+run storehost "test=pv:store host=1" &
+guest=$!
+st() { timeout 5 "$PVKVM" store --socket "$PVKVM_RUN_DIR/store.sock" "$@" 2>/dev/null; }
+seen=""
+for _ in $(seq 100); do seen=$(st read /local/domain/1/data/mini) && [ "$seen" = hello-store ] && break; sleep 0.1; done
+st write /local/domain/1/data/host ping-from-host >/dev/null
+echo=""
+for _ in $(seq 100); do echo=$(st read /local/domain/1/data/echo) && [ -n "$echo" ] && break; sleep 0.1; done
+st write /local/domain/1/data/done 1 >/dev/null
+wait "$guest"
+if [ "$seen" != hello-store ] || [ "$echo" != ping-from-host ]; then
+	fail test_pv_store_round_trips_match_host_pvkvm_store "host read '$seen', guest echoed '$echo'"
+else
+	expect storehost 0 test_pv_store_round_trips_match_host_pvkvm_store "store host round trip ok"
+fi
+
 # Self-test: the guest waits for its device; the test backend creates it once
 # the guest's control socket exists, then serves it.
 run pvtest "test=pv:pvtest rounds=500" &

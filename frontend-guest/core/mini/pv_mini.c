@@ -175,6 +175,21 @@ static int pv_store(void)
 	CHECK(pvfront_xs_write(&xs, 0, "data/mini2", "x") == 0, "store write 2");
 	CHECK(pvfront_xs_next_event(&xs, true, &ev, &p, &t) == 1 && !strcmp(t, "w"), "watch event");
 	printf("pv: store ok\n");
+	if (!mini_opt_str("host", NULL))
+		return MINI_EXIT_OK;
+	/* host=1: the host (pvkvm store) reads data/mini, writes data/host; we
+	 * echo it to data/echo and wait for data/done before exiting. */
+	CHECK(pvfront_xs_watch(&xs, "data/host", "h") == 0, "watch data/host");
+	for (uint64_t t0 = mini_rdtsc();;) {
+		if (pvfront_xs_read(&xs, 0, "data/host", buf, sizeof(buf)) > 0)
+			break;
+		CHECK(mini_rdtsc() - t0 < mini_ns_to_cycles(20000000000ull), "host wrote data/host");
+		pvfront_xs_next_event(&xs, false, &ev, &p, &t);
+	}
+	CHECK(pvfront_xs_write(&xs, 0, "data/echo", buf) == 0, "write data/echo");
+	for (uint64_t t0 = mini_rdtsc(); pvfront_xs_read(&xs, 0, "data/done", buf, sizeof(buf)) < 0;)
+		CHECK(mini_rdtsc() - t0 < mini_ns_to_cycles(20000000000ull), "host wrote data/done");
+	printf("pv: store host round trip ok\n");
 	return MINI_EXIT_OK;
 }
 
