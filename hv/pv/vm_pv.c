@@ -321,10 +321,14 @@ static int pv_vm_init(struct hv_vm *vm)
 	if (!r)
 		r = pv_ctl_start(pv->ctl);
 	if (r) {
-		pv_log_err(TAG, "%s: control socket: %s", vm->name, strerror(-r));
-		return r;
+		/* The guest still runs; only backends cannot reach it. */
+		pv_log_err(TAG, "%s: control socket: %s; no backends can attach", vm->name,
+			   strerror(-r));
+		pv_ctl_close(pv->ctl);
+		pv->ctl = NULL;
 	}
-	snprintf(pv->store_sock, sizeof(pv->store_sock), "%s/store.sock", dir);
+	if (!hv_rundir_path(dir, sizeof(dir), false))
+		snprintf(pv->store_sock, sizeof(pv->store_sock), "%s/store.sock", dir);
 	return 0;
 }
 
