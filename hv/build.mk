@@ -1,6 +1,6 @@
 # hv/: the VMM and the pvkvm command.
 HV_CORE_OBJS := $(addprefix $(B)/obj/hv/, iobus.o vm.o vcpu.o console.o serial.o debug_exit.o \
-	device.o loader.o load_elf.o load_linux.o rundir.o)
+	device.o loader.o load_elf.o load_linux.o rundir.o vm_reaper.o)
 PVKVM_OBJS += $(B)/obj/hv/main.o $(HV_CORE_OBJS) $(addprefix $(B)/obj/hv/, run_config.o cmd_run.o cmd_guests.o)
 LDLIBS_PV += -llz4
 # `pvkvm run DOMAIN.xml` reads the domain through config/ (libpvcfg).

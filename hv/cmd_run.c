@@ -244,8 +244,10 @@ static void run_ready(struct run_state *s)
 	}
 }
 
-/* Builds, loads and runs the VM once.  Returns the exit status, or -1 to reboot. */
-static int run_once(struct run_state *s)
+/* Builds, loads and runs the VM once.  Returns the exit status, or -1 to
+ * reboot.  After the final run the VM (devices gone, vCPUs stopped) is left
+ * in *last for run_main() to destroy once the run directory is clean. */
+static int run_once(struct run_state *s, struct hv_vm **last)
 {
 	struct hv_vm_opts vo = {
 		.name = s->opts->name, .mem_bytes = s->opts->mem_bytes,
@@ -290,7 +292,10 @@ static int run_once(struct run_state *s)
 out:
 	hv_vm_stop_vcpus(vm);
 	hv_devices_exit(vm);
-	hv_vm_destroy(vm);
+	if (status >= 0)
+		*last = vm;
+	else
+		hv_vm_destroy(vm);
 	return status;
 }
 
@@ -330,6 +335,7 @@ static int run_daemonize(struct run_state *s, int *parent_status)
 static int run_main(struct run_state *s)
 {
 	const char *what = NULL;
+	struct hv_vm *last = NULL;
 	sigset_t sigs;
 	int r, status;
 
@@ -356,12 +362,18 @@ static int run_main(struct run_state *s)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	s->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	hv_set_proctitle(s->opts->name);
-	while ((status = run_once(s)) < 0)
+	while ((status = run_once(s, &last)) < 0)
 		pv_log_info(TAG, "%s: guest rebooted, restarting", s->opts->name);
 	hv_console_close(s->con);
 	hv_rundir_release(&s->rd);
 	if (s->sig_fd >= 0)
 		close(s->sig_fd);
+	if (last) {
+		/* Our exit status waits for the kernel's VM teardown unless a
+		 * reaper takes it over; if that fails, destroy pays it here. */
+		hv_vm_reap_after_exit(last);
+		hv_vm_destroy(last);
+	}
 	return status;
 }
 

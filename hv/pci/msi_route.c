@@ -49,6 +49,13 @@ int hv_msi_router_vm_fd(const struct hv_msi_router *r)
 	return r->vm_fd;
 }
 
+void hv_msi_router_forget_vm(struct hv_msi_router *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->vm_fd = -1;
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void irqchip_entry(struct kvm_irq_routing_entry *e, unsigned gsi, unsigned chip,
 			  unsigned pin)
 {

@@ -32,5 +32,7 @@ int hv_msi_route_remove(struct hv_msi_router *r, unsigned gsi);
 unsigned hv_msi_router_list(struct hv_msi_router *r, struct hv_msi_route *out, unsigned max,
 			    unsigned *nr_total);
 int hv_msi_router_vm_fd(const struct hv_msi_router *r);
+/* The VM goes away with its table: from now on keep the table, commit nothing. */
+void hv_msi_router_forget_vm(struct hv_msi_router *r);
 
 #endif
