@@ -12,6 +12,11 @@
 #define PVKVM_VERSION "0.1"
 #endif
 
+/* The process's arguments, for commands that rewrite the title ps shows
+ * (`pvkvm run` shows pvkvm:<name>); set once before any command runs. */
+char **hv_main_argv;
+int hv_main_argc;
+
 extern const struct pv_command __start_pv_commands[];
 extern const struct pv_command __stop_pv_commands[];
 
@@ -78,6 +83,8 @@ int main(int argc, char **argv)
 {
 	int i = 1;
 
+	hv_main_argv = argv;
+	hv_main_argc = argc;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);

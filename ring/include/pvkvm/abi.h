@@ -16,11 +16,18 @@
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define PVKVM_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
 #else
-/* C99: a negative array size fails the build. */
+/* C99: a negative array size fails the build.  The typedef name must be
+ * unique in the translation unit (C99 forbids repeating a typedef), and two
+ * headers can assert on the same line number: __COUNTER__ where available. */
 #define PVKVM_SA_CAT_(a, b) a##b
 #define PVKVM_SA_CAT(a, b) PVKVM_SA_CAT_(a, b)
+#ifdef __COUNTER__
+#define PVKVM_SA_UNIQUE __COUNTER__
+#else
+#define PVKVM_SA_UNIQUE __LINE__
+#endif
 #define PVKVM_STATIC_ASSERT(cond, msg) \
-	typedef char PVKVM_SA_CAT(pvkvm_static_assert_, __LINE__)[(cond) ? 1 : -1]
+	typedef char PVKVM_SA_CAT(pvkvm_static_assert_, PVKVM_SA_UNIQUE)[(cond) ? 1 : -1]
 #endif
 #endif
 
