@@ -23,7 +23,7 @@
 #include "run_store.h"
 #include "xs_daemon.h"
 
-#define TAG "store"
+#define TAG "run"
 
 struct hv_store {
 	char sock[320];
