@@ -58,6 +58,7 @@ struct hv_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	uint64_t exits;            /* KVM_RUN returns (exits to this process); own thread only */
 	/* hv_vcpu_start(): state the vCPU's own thread loads before KVM_RUN
 	 * (KVM_SET_REGS from another thread would wait for KVM_RUN to return). */
 	pthread_mutex_t start_lock;

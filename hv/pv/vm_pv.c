@@ -172,7 +172,12 @@ static void console_write(void *opaque, const char *buf, uint32_t len)
 	for (uint32_t i = 0; i < len; i++)
 		clean[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\n' ? buf[i] : '?';
 	clean[len] = '\0';
-	pv_log_info(TAG, "%s: guest console: %s", pv->vm->name, clean);
+	/* With the caller's exit count: bench-evtchn counts the exits between
+	 * two lines (each line is one exit itself). */
+	struct hv_vcpu *v = current_vcpu(pv->vm);
+
+	pv_log_info(TAG, "%s: guest console (vcpu%d, %llu exits): %s", pv->vm->name, v ? (int)v->id : -1,
+		    v ? (unsigned long long)v->exits : 0ull, clean);
 }
 
 static void store_notify(void *opaque)
