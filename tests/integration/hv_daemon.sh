@@ -23,7 +23,7 @@ l=$("$PVKVM" list)
 if grep -Eq "^dtest +[0-9]+ +$pid +running +32 +1 +/dev/pts/" <<<"$l"; then pass test_list_shows_daemonized_guest
 else fail test_list_shows_daemonized_guest "$l"; fi
 j=$("$PVKVM" list --json)
-if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); g=[x for x in d if x["name"]=="dtest"][0]; assert g["pid"]=='"$pid"' and g["state"]=="running" and g["mem_mib"]==32' "$j" 2>/dev/null; then
+if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); g=[x for x in d if x["name"]=="dtest"][0]; assert g["pid"]=='"$pid"' and g["state"]=="running" and g["mem_mib"]==32 and g["domid"]>=1' "$j" 2>/dev/null; then
 	pass test_list_json_parses
 else fail test_list_json_parses "$j"; fi
 

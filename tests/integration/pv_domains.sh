@@ -148,3 +148,31 @@ if ! st read /local/domain/1 >/dev/null; then
 else
 	fail test_guest_exit_releases_its_domain_in_daemon "/local/domain/1 still there"
 fi
+
+# 4. A guest killed with SIGKILL takes its embedded store with it and leaves
+#    store.sock, its domid lock file and (in the store's journal) its tree
+#    behind: the next guest embeds a fresh store on the stale socket, gets
+#    the freed domid 1 and starts without the dead guest's keys.
+kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; pids=()
+rm -f "$SOCK"
+run k "test=pv:store host=1" 2>/dev/null &
+gk=$!
+ok_k=0; wait_key /local/domain/1/data/mini hello-store && ok_k=1
+st write /local/domain/1/data/leftover x >/dev/null
+kill -9 "$(cat "$PVKVM_RUN_DIR/k.pid")" 2>/dev/null
+wait "$gk"
+run l "test=pv:store host=1" &
+gl=$!
+ok_l=0; wait_key /local/domain/1/data/mini hello-store && ok_l=1
+left=$(st read /local/domain/1/data/leftover || echo gone)
+dom_l=$(sed -n 's/^domid=//p' "$PVKVM_RUN_DIR/l.info" 2>/dev/null)
+st write /local/domain/1/data/host x >/dev/null
+wait_key /local/domain/1/data/echo x || true
+st write /local/domain/1/data/done 1 >/dev/null
+wait "$gl"
+if [ $ok_k = 1 ] && [ $ok_l = 1 ] && [ "$left" = gone ] && [ "$dom_l" = 1 ] && [ "$(rc_of l)" = 0 ]; then
+	pass test_guest_after_a_killed_one_reembeds_store_and_reuses_domid
+else
+	fail test_guest_after_a_killed_one_reembeds_store_and_reuses_domid \
+		"k up $ok_k, l up $ok_l, leftover '$left', domid '$dom_l', l exit $(rc_of l): $(tail_of l)"
+fi
