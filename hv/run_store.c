@@ -76,7 +76,9 @@ static void *store_thread(void *arg)
 static int store_embed(struct hv_store *st, const char *dir, char *err, size_t errlen)
 {
 	char state[320];
-	struct xs_daemon_opts o = { .socket_path = st->sock, .state_dir = state };
+	/* A small journal: every `pvkvm run` replays it, and each guest adds ~10
+	 * records (introduce, release, its keys). */
+	struct xs_daemon_opts o = { .socket_path = st->sock, .state_dir = state, .snapshot_every = 1024 };
 	sigset_t all, old;
 	int r;
 
