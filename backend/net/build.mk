@@ -1,0 +1,23 @@
+# backend/net/: the net backend (TAP), pvkvm-netback, its tests and benchmark.
+NET_LIB_OBJS := $(addprefix $(B)/obj/backend/net/,tap.o csum.o vif.o vif_tx.o vif_rx.o)
+NET_CPPFLAGS := -Ibackend/net -Ibackend/lib -Ihv/pv -Ixenstore-like -Ifrontend-guest/core
+$(B)/obj/backend/net/%.o: CPPFLAGS_PV += $(NET_CPPFLAGS)
+$(B)/lib/libpvnet.a: $(NET_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+PVKVM_LIBS += $(B)/lib/libpvnet.a
+APT_DEPS += iproute2 iputils-ping
+
+# Unit tests on the no-VM harness, with a TAP inside a private network namespace.
+NET_TEST_NAMES := test_netback
+NET_TEST_UTIL := $(B)/obj/tests/unit/test_netback_util.o
+# tests/harness/build.mk is read after this file: name its outputs here.
+NET_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o \
+	$(addprefix $(B)/lib/,libpvnet.a libpvplat.a libpvback.a libpvfront.a libpvstore.a libpvstored.a libpvutil.a)
+$(NET_TEST_UTIL): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-guest/core
+$(NET_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-guest/core
+$(NET_TEST_NAMES:%=$(B)/tests/%): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(NET_TEST_UTIL) $(NET_HARNESS_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(NET_TEST_UTIL) $(HARNESS_OBJS) \
+		-Wl,--start-group $(B)/lib/libpvnet.a $(HARNESS_LIBS) -Wl,--end-group $(CUNIT_LDLIBS)
+UNIT_TESTS += $(NET_TEST_NAMES:%=$(B)/tests/%)
