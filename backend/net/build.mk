@@ -1,5 +1,5 @@
 # backend/net/: the net backend (TAP), pvkvm-netback, its tests and benchmark.
-NET_LIB_OBJS := $(addprefix $(B)/obj/backend/net/,tap.o csum.o vif.o vif_tx.o vif_rx.o)
+NET_LIB_OBJS := $(addprefix $(B)/obj/backend/net/,tap.o csum.o vif.o vif_tx.o vif_rx.o netback_bus.o netback_service.o)
 NET_CPPFLAGS := -Ibackend/net -Ibackend/lib -Ihv/pv -Ixenstore-like -Ifrontend-guest/core
 $(B)/obj/backend/net/%.o: CPPFLAGS_PV += $(NET_CPPFLAGS)
 $(B)/lib/libpvnet.a: $(NET_LIB_OBJS)
@@ -9,7 +9,7 @@ PVKVM_LIBS += $(B)/lib/libpvnet.a
 APT_DEPS += iproute2 iputils-ping
 
 # Unit tests on the no-VM harness, with a TAP inside a private network namespace.
-NET_TEST_NAMES := test_netback
+NET_TEST_NAMES := test_netback test_netback_bus
 NET_TEST_UTIL := $(B)/obj/tests/unit/test_netback_util.o
 # tests/harness/build.mk is read after this file: name its outputs here.
 NET_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o \

@@ -264,6 +264,9 @@ int net_vif_connect(struct net_vif *v, const struct net_vif_frontend *fe)
 		return -EBUSY;
 	if ((err = vif_check_frontend(v, fe)))
 		return err;
+	/* Grant frames the guest registered since the last look. */
+	if ((err = pvback_ctl_process(v->d)))
+		return err;
 	v->fe = *fe;
 	v->tx_max_len = v->cfg.mtu + NET_ETH_HLEN + NET_VLAN_HLEN;
 	v->gso_ok = fe->sg ? (1u << NETIF_GSO_TYPE_TCPV4) | (1u << NETIF_GSO_TYPE_TCPV6) : 0;
