@@ -7,3 +7,5 @@ $(B)/lib/libpvplat.a: $(PV_PLAT_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 PVKVM_LIBS += $(B)/lib/libpvplat.a
+# The VMM glue registers an HV_DEVICE, so it is linked directly.
+PVKVM_OBJS += $(B)/obj/hv/pv/vm_pv.o
