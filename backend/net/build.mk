@@ -16,8 +16,14 @@ NET_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_
 	$(addprefix $(B)/lib/,libpvnet.a libpvplat.a libpvback.a libpvfront.a libpvstore.a libpvstored.a libpvutil.a)
 $(NET_TEST_UTIL): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-guest/core
 $(NET_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-guest/core
-$(NET_TEST_NAMES:%=$(B)/tests/%): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(NET_TEST_UTIL) $(NET_HARNESS_DEPS)
+$(NET_TEST_NAMES:%=$(B)/tests/%): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(NET_TEST_UTIL) $(NET_HARNESS_DEPS) $(B)/bin/pvkvm-netback
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $< $(NET_TEST_UTIL) $(HARNESS_OBJS) \
 		-Wl,--start-group $(B)/lib/libpvnet.a $(HARNESS_LIBS) -Wl,--end-group $(CUNIT_LDLIBS)
 UNIT_TESTS += $(NET_TEST_NAMES:%=$(B)/tests/%)
+
+# The daemon.
+$(B)/bin/pvkvm-netback: $(B)/obj/backend/net/netback_main.o $(NET_HARNESS_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< -Wl,--start-group $(filter %.a,$(NET_HARNESS_DEPS)) -Wl,--end-group
+PROGS += $(B)/bin/pvkvm-netback

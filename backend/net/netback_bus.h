@@ -42,6 +42,8 @@ void net_back_stop(struct net_back *nb);
 /* Graceful: backend state Closed, then stop. */
 void net_back_close(struct net_back *nb);
 struct net_vif *net_back_vif(struct net_back *nb);
+/* The guest's control socket closed (the VMM exited): the thread ended. */
+bool net_back_guest_gone(struct net_back *nb);
 /* True once the vif reached Connected at least once since start. */
 bool net_back_connected(struct net_back *nb);
 

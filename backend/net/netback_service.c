@@ -23,6 +23,7 @@ struct net_back {
 	pthread_t thread;
 	bool stop;
 	bool ever_connected;
+	bool guest_gone;
 };
 
 static bool nb_stopping(struct net_back *nb)
@@ -64,6 +65,11 @@ static void *nb_thread(void *arg)
 	struct net_back *nb = arg;
 
 	while (!nb_stopping(nb)) {
+		if (pvback_ctl_process(nb->d) == -ECONNRESET) {
+			pv_log_info(TAG, "%s: domain %u went away", net_vif_ifname(nb->v), nb->o.domid);
+			__atomic_store_n(&nb->guest_gone, true, __ATOMIC_RELEASE);
+			break;
+		}
 		int err = net_bus_connect(nb->v, &nb->bus, NB_TICK_MS);
 
 		if (err == -ETIMEDOUT)
@@ -153,6 +159,11 @@ void net_back_close(struct net_back *nb)
 struct net_vif *net_back_vif(struct net_back *nb)
 {
 	return nb->v;
+}
+
+bool net_back_guest_gone(struct net_back *nb)
+{
+	return __atomic_load_n(&nb->guest_gone, __ATOMIC_ACQUIRE);
 }
 
 bool net_back_connected(struct net_back *nb)

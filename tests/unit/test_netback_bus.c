@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "netback_bus.h"
@@ -201,6 +203,82 @@ static void test_second_vif_hot_plugged_while_first_runs(void)
 	CU_ASSERT(round_trip(&v0, 500, 8));
 }
 
+static pid_t spawn_daemon(void)
+{
+	char bin[128], ctl[160], store[160];
+	const char *b = getenv("B");
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/bin/pvkvm-netback", b && *b ? b : "build");
+	snprintf(ctl, sizeof(ctl), "%s", g->ctl_path);
+	snprintf(store, sizeof(store), "%s", sock);
+	pid = fork();
+	if (pid == 0) {
+		execl(bin, bin, "--ctl", ctl, "--store", store, "--domid", "5", "--dev", "2", "--tap",
+		      "pvtd2", "--mac", "52:54:00:ab:cd:03", "--mtu", "1500", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The daemon's TAP appears once it started. */
+static bool wait_tap(const char *name)
+{
+	for (int i = 0; i < 200; i++) {
+		if (if_nametoindex(name))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static int host_side_name(struct tnet_vif *t, const char *ifname)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x0003) };
+
+	if (t->pkt_fd >= 0)
+		close(t->pkt_fd);
+	if (tnet_link(ifname, true))
+		return -1;
+	t->ifindex = (int)if_nametoindex(ifname);
+	sll.sll_ifindex = t->ifindex;
+	t->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x0003));
+	if (t->pkt_fd < 0 || bind(t->pkt_fd, (struct sockaddr *)&sll, sizeof(sll)))
+		return -1;
+	memcpy(t->tap_mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, 1 }, 6);
+	return 0;
+}
+
+static void test_daemon_killed_and_restarted_frontend_reconnects(void)
+{
+	static struct tnet_vif v2 = { .pkt_fd = -1 };
+	pid_t pid;
+	int r = 0, status;
+
+	CU_ASSERT_FATAL(pv_store_add_device(sock, HARNESS_DOMID, "vif", 2, NULL, NULL, 0) == 0);
+	pid = spawn_daemon();
+	CU_ASSERT_FATAL(pid > 0 && wait_tap("pvtd2"));
+	CU_ASSERT_FATAL(frontend_up(&v2, 2) == 0);
+	CU_ASSERT_EQUAL(v2.nf.mac[5], 3);
+	CU_ASSERT_FATAL(host_side_name(&v2, "pvtd2") == 0);
+	CU_ASSERT(round_trip(&v2, 700, 9));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	pid = spawn_daemon();
+	CU_ASSERT_FATAL(pid > 0 && wait_tap("pvtd2"));
+	for (int i = 0; i < 150 && r != 1; i++) {
+		r = netfront_check_backend(&v2.nf);
+		if (r != 1)
+			usleep(20000);
+	}
+	CU_ASSERT_EQUAL(r, 1);
+	CU_ASSERT_FATAL(host_side_name(&v2, "pvtd2") == 0);
+	CU_ASSERT(round_trip(&v2, 700, 10));
+	kill(pid, SIGTERM);
+	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(v2.pkt_fd);
+}
+
 static void test_frontend_close_brings_backend_to_closed(void)
 {
 	char *st = NULL;
@@ -238,6 +316,7 @@ int main(void)
 		CU_add_test(s, "frontend_reconnects_after_backend_restart", test_frontend_reconnects_after_backend_restart);
 		CU_add_test(s, "link_down_drops_and_counts_then_up_delivers", test_link_down_drops_and_counts_then_up_delivers);
 		CU_add_test(s, "second_vif_hot_plugged_while_first_runs", test_second_vif_hot_plugged_while_first_runs);
+		CU_add_test(s, "daemon_killed_and_restarted_frontend_reconnects", test_daemon_killed_and_restarted_frontend_reconnects);
 		CU_add_test(s, "frontend_close_brings_backend_to_closed", test_frontend_close_brings_backend_to_closed);
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
