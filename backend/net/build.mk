@@ -18,8 +18,8 @@ $(NET_TEST_UTIL): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-gu
 $(NET_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) -Ibackend/net -Ifrontend-guest/core
 $(NET_TEST_NAMES:%=$(B)/tests/%): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(NET_TEST_UTIL) $(NET_HARNESS_DEPS) $(B)/bin/pvkvm-netback
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_PV) -o $@ $< $(NET_TEST_UTIL) $(HARNESS_OBJS) \
-		-Wl,--start-group $(B)/lib/libpvnet.a $(HARNESS_LIBS) -Wl,--end-group $(CUNIT_LDLIBS)
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(NET_TEST_UTIL) $(filter %.o,$(NET_HARNESS_DEPS)) \
+		-Wl,--start-group $(filter %.a,$(NET_HARNESS_DEPS)) -Wl,--end-group $(CUNIT_LDLIBS)
 UNIT_TESTS += $(NET_TEST_NAMES:%=$(B)/tests/%)
 
 # The daemon.
