@@ -466,6 +466,63 @@ static void test_token_bucket_holds_rate_within_ten_percent(void)
 	teardown2();
 }
 
+struct q_count {
+	unsigned n;
+};
+
+static void count_udp(void *opaque, const struct netfront_rx_pkt *pkt)
+{
+	struct q_count *c = opaque;
+
+	if (pkt->len > 42 && pkt->frag[0].data[12] == 0x08 && pkt->frag[0].data[23] == 17)
+		c->n++;
+}
+
+static void test_two_queues_carry_flows_both_ways(void)
+{
+	struct net_vif_config c = { .mtu = 1500, .max_queues = 2 };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct q_count got[2] = { { 0 }, { 0 } };
+	struct net_vif_stats st;
+	int s;
+
+	memcpy(c.mac, guest_mac, 6);
+	g = tnet_guest_new();
+	CU_ASSERT_FATAL(g != NULL);
+	CU_ASSERT_FATAL(tnet_vif_new(&a, g, "pvtq0", &c) == 0);
+	CU_ASSERT_EQUAL(a.nf.nr_queues, 2);
+	/* TX on each queue reaches the TAP. */
+	for (unsigned q = 0; q < 2; q++) {
+		tnet_frame(out, 128, a.tap_mac, guest_mac, 20 + q);
+		CU_ASSERT_EQUAL(netfront_send(&a.nf, q, out, 128, NULL), 0);
+		netfront_tx_flush(&a.nf, q);
+		CU_ASSERT_EQUAL(tnet_host_recv(&a, TNET_ETHERTYPE, in, sizeof(in), 2000), 128);
+		CU_ASSERT_EQUAL(memcmp(in, out, 128), 0);
+	}
+	/* RX: 64 UDP flows spread over both queues by the TAP's flow hash. */
+	CU_ASSERT_FATAL(system("ip addr add 10.99.0.1/24 dev pvtq0 && "
+			       "ip neigh add 10.99.0.2 lladdr 52:54:00:12:34:56 dev pvtq0") == 0);
+	inet_pton(AF_INET, "10.99.0.2", &sa.sin_addr);
+	for (unsigned i = 0; i < 64; i++) {
+		s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		sa.sin_port = htons((uint16_t)(9000 + i));
+		CU_ASSERT(sendto(s, "flow", 4, 0, (struct sockaddr *)&sa, sizeof(sa)) == 4);
+		close(s);
+	}
+	for (uint64_t end = tnet_now_ms() + 2000; got[0].n + got[1].n < 64 && tnet_now_ms() < end;) {
+		for (unsigned q = 0; q < 2; q++)
+			netfront_recv(&a.nf, q, count_udp, &got[q], 64);
+		usleep(200);
+	}
+	CU_ASSERT_EQUAL(got[0].n + got[1].n, 64);
+	CU_ASSERT(got[0].n > 0 && got[1].n > 0);
+	net_vif_get_stats(a.v, &st);
+	CU_ASSERT(st.rx_packets >= 64 && st.tx_packets == 2);
+	tnet_vif_free(&a);
+	harness_guest_free(g);
+	g = NULL;
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -489,6 +546,7 @@ int main(void)
 		CU_add_test(s, "endless_slot_chain_disconnects_that_vif_only", test_endless_slot_chain_disconnects_that_vif_only);
 		CU_add_test(s, "impossible_rx_index_disconnects_that_vif_only", test_impossible_rx_index_disconnects_that_vif_only);
 		CU_add_test(s, "token_bucket_holds_rate_within_ten_percent", test_token_bucket_holds_rate_within_ten_percent);
+		CU_add_test(s, "two_queues_carry_flows_both_ways", test_two_queues_carry_flows_both_ways);
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -132,14 +132,17 @@ int tnet_vif_new(struct tnet_vif *t, struct harness_guest *g, const char *tap,
 	*fe = fe0;
 	t->pkt_fd = -1;
 	snprintf(c.tap, sizeof(c.tap), "%s", tap);
-	if ((err = netfront_init(&t->nf, &g->front, 0, 1)))
+	fe->nr_queues = c.max_queues ? c.max_queues : 1;
+	if ((err = netfront_init(&t->nf, &g->front, 0, fe->nr_queues)))
 		return err;
 	t->nf.mtu = c.mtu ? c.mtu : 1500;
 	t->nf.be_sg = t->nf.be_gso_tcpv4 = t->nf.be_gso_tcpv6 = true;
 	memcpy(t->nf.mac, c.mac, 6);
-	fe->q[0].tx_ring_ref = t->nf.q[0].tx_ring_ref;
-	fe->q[0].rx_ring_ref = t->nf.q[0].rx_ring_ref;
-	fe->q[0].port_tx = fe->q[0].port_rx = t->nf.q[0].port;
+	for (unsigned q = 0; q < fe->nr_queues; q++) {
+		fe->q[q].tx_ring_ref = t->nf.q[q].tx_ring_ref;
+		fe->q[q].rx_ring_ref = t->nf.q[q].rx_ring_ref;
+		fe->q[q].port_tx = fe->q[q].port_rx = t->nf.q[q].port;
+	}
 	if ((err = pvback_attach(&t->d, g->ctl_path, "vif/0")) ||
 	    (err = net_vif_new(&t->v, t->d, &c)) || (err = net_vif_connect(t->v, fe)) ||
 	    (err = tnet_tap_info(t)) || (err = tnet_mac(t)))
