@@ -19,6 +19,7 @@
 #include "console.h"
 #include "device.h"
 #include "loader.h"
+#include "net_run.h"
 #include "pv_command.h"
 #include "pv_log.h"
 #include "run.h"
@@ -49,6 +50,11 @@ static void run_usage(FILE *out)
 "  --daemonize         run in the background, console on a pty\n"
 "  --hugepages         back memory with 2 MiB hugepages (reserve them first)\n"
 "  --on-reboot WHAT    restart (default) or destroy\n"
+"  --nic tap=NAME[,mac=MAC][,mtu=N][,rate=N][,queues=N]\n"
+"                      a pvnet interface on host TAP NAME (created if missing),\n"
+"                      served by an embedded backend thread; rate limits\n"
+"                      guest->host bytes/s (k, m, g: x1000); repeatable (vif/0, 1, ...).\n"
+"                      Needs the store (pvkvm-stored on <run dir>/store.sock)\n"
 "\n"
 "Run directory ($PVKVM_RUN_DIR, default /run/pvkvm as root): NAME.pid,\n"
 "NAME.info, NAME.console; see 'pvkvm list', 'pvkvm console', 'pvkvm destroy'.\n"
@@ -60,7 +66,7 @@ static void run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_NAME, OPT_CONSOLE,
-       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT };
+       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_NIC };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -73,6 +79,7 @@ static const struct option run_options[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "nic", required_argument, NULL, OPT_NIC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -88,6 +95,12 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 	case OPT_CONSOLE: return hv_run_opts_set(&o->console, arg);
 	case OPT_DAEMONIZE: o->daemonize = true; return 0;
 	case OPT_HUGEPAGES: o->hugepages = true; return 0;
+	case OPT_NIC:
+		if (o->nr_nics == HV_MAX_NICS) {
+			fprintf(stderr, "pvkvm run: at most %d --nic\n", HV_MAX_NICS);
+			return -1;
+		}
+		return hv_run_opts_set(&o->nics[o->nr_nics++], arg);
 	case OPT_MEM:
 		if (hv_parse_size(arg, &o->mem_bytes) < 0 || o->mem_bytes < (2u << 20)) {
 			fprintf(stderr, "pvkvm run: --mem '%s': not a size of at least 2M (e.g. 256M)\n", arg);
@@ -244,6 +257,26 @@ static void run_ready(struct run_state *s)
 	}
 }
 
+/* The --nic interfaces: embedded net backends on the guest's control socket. */
+static int run_nics_start(struct run_state *s, struct hv_vm *vm, struct net_run **net)
+{
+	char dir[256], ctl[320], store[320], err[256];
+	int r;
+
+	if (!s->opts->nr_nics)
+		return 0;
+	if ((r = hv_rundir_path(dir, sizeof(dir), true)) < 0)
+		return r;
+	snprintf(ctl, sizeof(ctl), "%s/%s.ctl", dir, vm->name);
+	snprintf(store, sizeof(store), "%s/store.sock", dir);
+	/* Every guest is domain 1 for now (hv/pv/vm_pv.c). */
+	r = net_run_start(net, ctl, store, 1, (const char *const *)s->opts->nics, s->opts->nr_nics,
+			  err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "pvkvm run: %s\n", err);
+	return r;
+}
+
 /* Builds, loads and runs the VM once.  Returns the exit status, or -1 to reboot. */
 static int run_once(struct run_state *s)
 {
@@ -253,6 +286,7 @@ static int run_once(struct run_state *s)
 	};
 	struct hv_boot boot = { .kernel = s->opts->kernel, .initrd = s->opts->initrd, .cmdline = s->opts->cmdline };
 	struct hv_vm *vm;
+	struct net_run *net = NULL;
 	const char *what = NULL;
 	char err[512];
 	int r, status;
@@ -273,6 +307,10 @@ static int run_once(struct run_state *s)
 		hv_vm_destroy(vm);
 		return PV_EXIT_HOST;
 	}
+	if ((r = run_nics_start(s, vm, &net)) < 0) {
+		status = r == -EINVAL ? PV_EXIT_USER : PV_EXIT_HOST;
+		goto out;
+	}
 	r = hv_load_kernel(vm, &boot, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "pvkvm run: %s\n", err);
@@ -289,6 +327,7 @@ static int run_once(struct run_state *s)
 		status = s->opts->on_reboot == HV_ON_REBOOT_RESTART ? -1 : HV_EXIT_POWEROFF;
 out:
 	hv_vm_stop_vcpus(vm);
+	net_run_stop(net);
 	hv_devices_exit(vm);
 	hv_vm_destroy(vm);
 	return status;

@@ -1,5 +1,5 @@
 # backend/net/: the net backend (TAP), pvkvm-netback, its tests and benchmark.
-NET_LIB_OBJS := $(addprefix $(B)/obj/backend/net/,tap.o csum.o vif.o vif_tx.o vif_rx.o netback_bus.o netback_service.o)
+NET_LIB_OBJS := $(addprefix $(B)/obj/backend/net/,tap.o csum.o vif.o vif_tx.o vif_rx.o netback_bus.o netback_service.o net_run.o)
 NET_CPPFLAGS := -Ibackend/net -Ibackend/lib -Ihv/pv -Ixenstore-like -Ifrontend-guest/core
 $(B)/obj/backend/net/%.o: CPPFLAGS_PV += $(NET_CPPFLAGS)
 $(B)/lib/libpvnet.a: $(NET_LIB_OBJS)
@@ -40,3 +40,5 @@ BENCH_TARGETS += bench-net
 .PHONY: bench-net
 bench-net: $(B)/bin/bench_net
 	@bash tests/bench/bench_net.sh $(B)/bin/bench_net
+$(B)/obj/hv/cmd_run.o: CPPFLAGS_PV += $(NET_CPPFLAGS)
+CHECK_SCRIPTS += tests/integration/net_run.sh
