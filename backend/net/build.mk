@@ -42,3 +42,6 @@ bench-net: $(B)/bin/bench_net
 	@bash tests/bench/bench_net.sh $(B)/bin/bench_net
 $(B)/obj/hv/cmd_run.o: CPPFLAGS_PV += $(NET_CPPFLAGS)
 CHECK_SCRIPTS += tests/integration/net_run.sh
+# pvkvm attach-interface / detach-interface (registered with PV_COMMAND: linked directly).
+PVKVM_OBJS += $(B)/obj/backend/net/cmd_iface.o
+$(B)/obj/backend/net/cmd_iface.o: CPPFLAGS_PV += -Ihv

@@ -128,6 +128,8 @@ int net_back_start(struct net_back **out, const struct net_back_opts *o)
 	    (err = net_vif_new(&nb->v, nb->d, &o->cfg)) ||
 	    (err = xs_client_open(nb->o.store_sock, &nb->c)) ||
 	    (err = pvback_bus_open(&nb->bus, nb->c, "vif", o->domid, o->devid)) ||
+	    /* Keys visible when start returns (hot-plug callers read them). */
+	    (err = net_bus_publish(&nb->bus, &o->cfg)) ||
 	    (err = -pthread_create(&nb->thread, NULL, nb_thread, nb))) {
 		nb_free(nb);
 		return err;

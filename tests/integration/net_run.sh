@@ -74,6 +74,31 @@ if [ "$mtu" = 9000 ] && [ "$mac" = 52:54:00:aa:bb:01 ] && [ "$bmtu" = 9000 ] &&
 else
 	fail test_net_run_nic_creates_tap_and_store_devices "tap mtu '$mtu', mac '$mac', mtu key '$bmtu', fe->be '$fe', state '$state'"
 fi
+# Hot-plug a third interface into the running guest, then take it out again.
+out=$(timeout 10 "$PVKVM" attach-interface nettest tap=pvh2,mtu=2000 2>&1)
+hmac=$(st read /local/domain/0/backend/vif/1/2/mac)
+if [ "$out" = "nettest: vif/2 on pvh2" ] && [ "$(link_mtu pvh2)" = 2000 ] &&
+   [ "$hmac" = 52:54:00:00:01:02 ] && [ -f "$PVKVM_RUN_DIR/nettest.vif2.pid" ]; then
+	pass test_net_attach_interface_hot_plugs_vif
+else
+	fail test_net_attach_interface_hot_plugs_vif "'$out', mtu '$(link_mtu pvh2)', mac '$hmac'"
+fi
+out=$(timeout 10 "$PVKVM" detach-interface nettest --dev 2 2>&1)
+if [ "$out" = "nettest: vif/2 detached" ] && ! ip link show pvh2 >/dev/null 2>&1 &&
+   [ -z "$(st read /local/domain/1/device/vif/2/backend)" ] && [ ! -f "$PVKVM_RUN_DIR/nettest.vif2.pid" ]; then
+	pass test_net_detach_interface_removes_vif
+else
+	fail test_net_detach_interface_removes_vif "'$out'"
+fi
+rc=0
+timeout 10 "$PVKVM" detach-interface nettest --dev 2 >/dev/null 2>&1 || rc=$?
+rc2=0
+timeout 10 "$PVKVM" attach-interface nosuchguest tap=pvh3 >/dev/null 2>&1 || rc2=$?
+if [ "$rc" = 1 ] && [ "$rc2" = 1 ]; then
+	pass test_net_detach_unknown_and_attach_to_missing_guest_are_user_errors
+else
+	fail test_net_detach_unknown_and_attach_to_missing_guest_are_user_errors "detach rc $rc, attach rc $rc2"
+fi
 st write /local/domain/1/data/host ping >/dev/null
 st write /local/domain/1/data/done 1 >/dev/null
 rc=0; wait "$guest" || rc=$?
