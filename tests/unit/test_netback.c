@@ -523,6 +523,76 @@ static void test_two_queues_carry_flows_both_ways(void)
 	g = NULL;
 }
 
+static void nop_cb(void *opaque, const struct netfront_rx_pkt *pkt)
+{
+	(*(unsigned *)opaque)++;
+}
+
+/* The frontend core against a hostile backend (no netback here: the test
+ * writes the backend's side of the rings). */
+static void test_netfront_refuses_impossible_backend_responses(void)
+{
+	struct netfront nf;
+	struct netfront_queue *q;
+	struct netif_rx_response *r;
+	unsigned got = 0;
+	uint8_t pkt[100] = { 0 };
+
+	g = tnet_guest_new();
+	CU_ASSERT_FATAL(g != NULL);
+	CU_ASSERT_FATAL(netfront_init(&nf, &g->front, 0, 1) == 0);
+	nf.be_sg = true;
+	q = &nf.q[0];
+	/* A good response first: delivered. */
+	r = &netif_rx_ring_slot_(q->rx_sh, NETFRONT_RING_ENTS, 0)->rsp.rsp;
+	*r = (struct netif_rx_response){ .id = 0, .offset = 0, .flags = 0, .status = 60 };
+	__atomic_store_n(&q->rx_sh->rsp_prod, 1, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_recv(&nf, 0, nop_cb, &got, 8), 1);
+	CU_ASSERT_EQUAL(got, 1);
+	/* id that is not the ring index's buffer. */
+	r = &netif_rx_ring_slot_(q->rx_sh, NETFRONT_RING_ENTS, 1)->rsp.rsp;
+	*r = (struct netif_rx_response){ .id = 7, .status = 60 };
+	__atomic_store_n(&q->rx_sh->rsp_prod, 2, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_recv(&nf, 0, nop_cb, &got, 8), -PVFRONT_EPROTO);
+	/* Data running past the page. */
+	*r = (struct netif_rx_response){ .id = 1, .offset = 4000, .status = 200 };
+	CU_ASSERT_EQUAL(netfront_recv(&nf, 0, nop_cb, &got, 8), -PVFRONT_EPROTO);
+	/* An endless MORE_DATA chain is cut at NETIF_MAX_SLOTS_PER_PACKET. */
+	for (unsigned i = 1; i < 40; i++)
+		netif_rx_ring_slot_(q->rx_sh, NETFRONT_RING_ENTS, i)->rsp.rsp =
+			(struct netif_rx_response){ .id = (uint16_t)i, .flags = NETIF_RXF_MORE_DATA, .status = 10 };
+	__atomic_store_n(&q->rx_sh->rsp_prod, 40, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_recv(&nf, 0, nop_cb, &got, 8), -PVFRONT_EPROTO);
+	/* rsp_prod beyond what was posted. */
+	__atomic_store_n(&q->rx_sh->rsp_prod, 5000, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_recv(&nf, 0, nop_cb, &got, 8), -PVFRONT_EPROTO);
+	CU_ASSERT_EQUAL(got, 1);
+	/* TX: an answer for an id never sent, and a repeated answer. */
+	memcpy(pkt, (uint8_t[]){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x88, 0xb5 }, 14);
+	CU_ASSERT_EQUAL(netfront_send(&nf, 0, pkt, 100, NULL), 0);
+	netfront_tx_flush(&nf, 0);
+	uint16_t sent_id = netif_tx_ring_slot_(q->tx_sh, NETFRONT_RING_ENTS, 0)->req.req.id;
+	netif_tx_ring_slot_(q->tx_sh, NETFRONT_RING_ENTS, 0)->rsp =
+		(struct netif_tx_response){ .id = (uint16_t)(sent_id ^ 1), .status = 0 };
+	__atomic_store_n(&q->tx_sh->rsp_prod, 1, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_tx_reap(&nf, 0), -PVFRONT_EPROTO);
+	q->tx.rsp_cons = 0;
+	netif_tx_ring_slot_(q->tx_sh, NETFRONT_RING_ENTS, 0)->rsp =
+		(struct netif_tx_response){ .id = sent_id, .status = 0 };
+	CU_ASSERT_EQUAL(netfront_tx_reap(&nf, 0), 1);
+	CU_ASSERT_EQUAL(netfront_send(&nf, 0, pkt, 100, NULL), 0);
+	netfront_tx_flush(&nf, 0);
+	netif_tx_ring_slot_(q->tx_sh, NETFRONT_RING_ENTS, 1)->rsp =
+		(struct netif_tx_response){ .id = 300, .status = 0 };
+	__atomic_store_n(&q->tx_sh->rsp_prod, 2, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(netfront_tx_reap(&nf, 0), -PVFRONT_EPROTO);
+	/* Sizes the frontend refuses to send. */
+	CU_ASSERT_EQUAL(netfront_send(&nf, 0, pkt, 10, NULL), -PVFRONT_EINVAL);
+	CU_ASSERT_EQUAL(netfront_send(&nf, 0, out, 1600, NULL), -PVFRONT_EINVAL);
+	harness_guest_free(g);
+	g = NULL;
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -547,6 +617,7 @@ int main(void)
 		CU_add_test(s, "impossible_rx_index_disconnects_that_vif_only", test_impossible_rx_index_disconnects_that_vif_only);
 		CU_add_test(s, "token_bucket_holds_rate_within_ten_percent", test_token_bucket_holds_rate_within_ten_percent);
 		CU_add_test(s, "two_queues_carry_flows_both_ways", test_two_queues_carry_flows_both_ways);
+		CU_add_test(s, "netfront_refuses_impossible_backend_responses", test_netfront_refuses_impossible_backend_responses);
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
