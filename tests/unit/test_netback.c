@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -330,6 +333,46 @@ static void test_gso_packet_reaches_tap_whole_and_bogus_gso_dropped(void)
 	teardown2();
 }
 
+/* Host -> guest GSO: a 20 KB TCP frame sent through a packet socket with a
+ * virtio_net_hdr stays one skb through the TAP (TSO negotiated with the
+ * frontend) and reaches the guest in 5 slots plus the GSO extra slot. */
+static void test_gso_packet_reaches_guest_whole_with_metadata(void)
+{
+	struct netfront_offload off = { 0 };
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .hdr_len = 54,
+				    .gso_size = 1448, .csum_start = 34, .csum_offset = 16 };
+	struct iovec iov[2];
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	int one = 1, s;
+	uint32_t len;
+
+	setup2(1500, 0);
+	len = ipv4_frame(out, guest_mac, 6, 20000);
+	memcpy(out + 6, a.tap_mac, 6);
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(s >= 0);
+	CU_ASSERT_FATAL(setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0);
+	sll.sll_ifindex = a.ifindex;
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, guest_mac, 6);
+	m.msg_name = &sll;
+	m.msg_namelen = sizeof(sll);
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	iov[1] = (struct iovec){ out, len };
+	CU_ASSERT_EQUAL(sendmsg(s, &m, 0), (ssize_t)(sizeof(h) + len));
+	CU_ASSERT_EQUAL(tnet_guest_recv(&a, 0x0800, in, sizeof(in), 2000, &off), (int)len);
+	CU_ASSERT_EQUAL(memcmp(in + 54, out + 54, len - 54), 0);
+	CU_ASSERT_EQUAL(off.gso_type, NETIF_GSO_TYPE_TCPV4);
+	CU_ASSERT_EQUAL(off.gso_size, 1448);
+	CU_ASSERT(off.csum_blank);
+	/* The ring stays in step after the extra slot: a plain frame follows. */
+	CU_ASSERT(round_trip(&a, 300, 12));
+	close(s);
+	teardown2();
+}
+
 static void test_udp_with_checksum_offload_both_ways_through_host_stack(void)
 {
 	struct netfront_offload off = { .csum_blank = true };
@@ -611,6 +654,7 @@ int main(void)
 		CU_add_test(s, "bad_grants_dropped_and_counted", test_bad_grants_dropped_and_counted);
 		CU_add_test(s, "readonly_rx_grant_refused_and_counted_packet_still_delivered", test_readonly_rx_grant_refused_and_counted_packet_still_delivered);
 		CU_add_test(s, "gso_packet_reaches_tap_whole_and_bogus_gso_dropped", test_gso_packet_reaches_tap_whole_and_bogus_gso_dropped);
+		CU_add_test(s, "gso_packet_reaches_guest_whole_with_metadata", test_gso_packet_reaches_guest_whole_with_metadata);
 		CU_add_test(s, "udp_with_checksum_offload_both_ways_through_host_stack", test_udp_with_checksum_offload_both_ways_through_host_stack);
 		CU_add_test(s, "impossible_tx_index_disconnects_that_vif_only", test_impossible_tx_index_disconnects_that_vif_only);
 		CU_add_test(s, "endless_slot_chain_disconnects_that_vif_only", test_endless_slot_chain_disconnects_that_vif_only);
