@@ -45,3 +45,16 @@ CHECK_SCRIPTS += tests/integration/net_run.sh
 # pvkvm attach-interface / detach-interface (registered with PV_COMMAND: linked directly).
 PVKVM_OBJS += $(B)/obj/backend/net/cmd_iface.o
 $(B)/obj/backend/net/cmd_iface.o: CPPFLAGS_PV += -Ihv
+
+# make fuzz-net-tx [FUZZ_SECONDS=300]: hostile TX chains and packet heads.
+$(B)/fuzz/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c backend/net/vif_tx.c backend/net/csum.c backend/net/vif.c \
+		backend/net/vif_rx.c backend/net/tap.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$(CPPFLAGS_PV) $(NET_CPPFLAGS) -o $@ $^ ring/util/pv_log.c $(filter %.a,$(NET_HARNESS_DEPS)) -pthread
+.PHONY: fuzz-net-tx
+fuzz-net-tx: $(B)/fuzz/fuzz_net_tx
+	@mkdir -p $(B)/fuzz/corpus-net-tx
+	$(B)/fuzz/fuzz_net_tx -max_total_time=$(FUZZ_SECONDS) -max_len=512 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-net-tx
+FUZZ_TARGETS += fuzz-net-tx

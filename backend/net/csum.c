@@ -53,7 +53,8 @@ int net_csum_locate(const uint8_t *p, uint32_t len, struct virtio_net_hdr *h)
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->csum_start = (uint16_t)l4;
 	if (ipproto == IPPROTO_TCP_) {
-		if (len < l4 + 20 || (p[l4 + 12] >> 4) < 5)
+		/* The whole TCP header (options too) must be in what we parsed. */
+		if (len < l4 + 20 || (p[l4 + 12] >> 4) < 5 || len < l4 + (uint32_t)(p[l4 + 12] >> 4) * 4)
 			return -EINVAL;
 		h->csum_offset = 16;
 		h->hdr_len = (uint16_t)(l4 + (uint32_t)(p[l4 + 12] >> 4) * 4);

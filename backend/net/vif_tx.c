@@ -21,7 +21,8 @@ static int tx_check_extra(const struct netif_extra_info *e, unsigned gso_ok, boo
 	if (e->type != NETIF_EXTRA_TYPE_GSO || *have_gso)
 		return NET_TXE_GSO;
 	if ((e->flags & ~NETIF_EXTRA_FLAG_MORE) || e->reserved0 || e->gso_features ||
-	    e->gso_size == 0 || e->gso_type >= 8 || !(gso_ok & (1u << e->gso_type)))
+	    e->gso_size == 0 || e->gso_type == NETIF_GSO_TYPE_NONE || e->gso_type >= 8 ||
+	    !(gso_ok & (1u << e->gso_type)))
 		return NET_TXE_GSO;
 	*have_gso = true;
 	pkt->gso_type = e->gso_type;
@@ -56,6 +57,8 @@ int net_tx_validate(const union netif_tx_slot *slots, unsigned n, uint32_t max_l
 
 		if (r->flags & ~(NETIF_TXF_MORE_DATA))
 			return NET_TXE_FLAGS;
+		if (((r->flags & NETIF_TXF_MORE_DATA) != 0) != (i + 1 < n))
+			return NET_TXE_SLOTS;
 		if (pkt->nr_frags == NETIF_MAX_SLOTS_PER_PACKET)
 			return NET_TXE_SLOTS;
 		if (r->size == 0 || (uint32_t)r->offset + r->size > NETIF_PAGE_BYTES)
@@ -63,6 +66,9 @@ int net_tx_validate(const union netif_tx_slot *slots, unsigned n, uint32_t max_l
 		pkt->frag[pkt->nr_frags++] = (struct net_tx_frag){ r->gref, r->offset, r->size };
 		rest += r->size;
 	}
+	/* The chain must end where its flags say (tx_chain() cuts it so). */
+	if (in_extras || ((first->flags & NETIF_TXF_MORE_DATA) != 0) != (pkt->nr_frags > 1))
+		return NET_TXE_SLOTS;
 	if (pkt->len < NET_ETH_HLEN || pkt->len > (have_gso ? NETIF_MAX_PACKET_BYTES : max_len) ||
 	    rest >= pkt->len)
 		return NET_TXE_SIZE;
@@ -145,7 +151,7 @@ static void tx_count_bad(struct net_queue *q, int reason)
 static int tx_vnet_hdr(const struct net_tx_pkt *pkt, const struct iovec *iov,
 		       struct virtio_net_hdr *h)
 {
-	uint8_t head[128];
+	uint8_t head[256]; /* Ethernet + VLAN + IPv4/v6 + TCP, options included */
 	uint32_t got = 0;
 
 	memset(h, 0, sizeof(*h));
