@@ -184,6 +184,37 @@ static void test_malformed_tx_packets_dropped_and_counted_other_vif_served(void)
 	teardown2();
 }
 
+/* Found by fuzz-net-tx: chains whose flags disagree with their length, and
+ * a GSO extra of type NONE. */
+static void test_tx_validate_refuses_inconsistent_chains(void)
+{
+	union netif_tx_slot s[3];
+	struct net_tx_pkt pkt;
+	unsigned gso = (1u << NETIF_GSO_TYPE_TCPV4) | 1u;
+
+	s[0] = txreq(10, 0, NETIF_TXF_MORE_DATA, 100); /* promises a fragment */
+	CU_ASSERT_EQUAL(net_tx_validate(s, 1, 1514, gso, &pkt), NET_TXE_SLOTS);
+	s[0] = txreq(10, 0, 0, 100);
+	s[1] = txreq(11, 0, 0, 40);                     /* a fragment nobody announced */
+	CU_ASSERT_EQUAL(net_tx_validate(s, 2, 1514, gso, &pkt), NET_TXE_SLOTS);
+	s[0] = txreq(10, 0, NETIF_TXF_MORE_DATA, 100);
+	s[1] = txreq(11, 0, NETIF_TXF_MORE_DATA, 40);  /* last slot still says more */
+	CU_ASSERT_EQUAL(net_tx_validate(s, 2, 1514, gso, &pkt), NET_TXE_SLOTS);
+	s[0] = txreq(10, 0, NETIF_TXF_CSUM_BLANK | NETIF_TXF_EXTRA_INFO, 3000);
+	s[1].extra = (struct netif_extra_info){ .type = NETIF_EXTRA_TYPE_GSO, .gso_size = 100,
+						.gso_type = NETIF_GSO_TYPE_NONE };
+	CU_ASSERT_EQUAL(net_tx_validate(s, 2, 1514, gso, &pkt), NET_TXE_GSO);
+	s[1].extra.flags = NETIF_EXTRA_FLAG_MORE;       /* more extras promised, none came */
+	s[1].extra.gso_type = NETIF_GSO_TYPE_TCPV4;
+	CU_ASSERT_EQUAL(net_tx_validate(s, 2, 1514, gso, &pkt), NET_TXE_SLOTS);
+	s[0] = txreq(10, 8, NETIF_TXF_MORE_DATA, 100);
+	s[1] = txreq(11, 0, 0, 40);
+	CU_ASSERT_EQUAL(net_tx_validate(s, 2, 1514, gso, &pkt), 0);
+	CU_ASSERT_EQUAL(pkt.nr_frags, 2);
+	CU_ASSERT_EQUAL(pkt.frag[0].len, 60);
+	CU_ASSERT_EQUAL(pkt.frag[0].offset, 8);
+}
+
 static void test_bad_grants_dropped_and_counted(void)
 {
 	union netif_tx_slot s[2];
@@ -322,13 +353,15 @@ static void test_gso_packet_reaches_tap_whole_and_bogus_gso_dropped(void)
 	CU_ASSERT_EQUAL(gso_tx(&bad, NETIF_TXF_CSUM_BLANK, 6), NETIF_RSP_ERROR);
 	bad = ok; bad.gso_size = 0;
 	CU_ASSERT_EQUAL(gso_tx(&bad, NETIF_TXF_CSUM_BLANK, 6), NETIF_RSP_ERROR);
+	bad = ok; bad.gso_type = NETIF_GSO_TYPE_NONE; /* once raised the size limit (fuzz) */
+	CU_ASSERT_EQUAL(gso_tx(&bad, NETIF_TXF_CSUM_BLANK, 6), NETIF_RSP_ERROR);
 	bad = ok; bad.gso_features = 3;
 	CU_ASSERT_EQUAL(gso_tx(&bad, NETIF_TXF_CSUM_BLANK, 6), NETIF_RSP_ERROR);
 	CU_ASSERT_EQUAL(gso_tx(&ok, 0, 6), NETIF_RSP_ERROR);                    /* no CSUM_BLANK */
 	CU_ASSERT_EQUAL(gso_tx(&ok, NETIF_TXF_CSUM_BLANK, 17), NETIF_RSP_ERROR); /* TCP GSO on UDP */
 	assert_b_serves(6);
 	net_vif_get_stats(a.v, &st);
-	CU_ASSERT_EQUAL(st.tx_bad_gso, 6);
+	CU_ASSERT_EQUAL(st.tx_bad_gso, 7);
 	CU_ASSERT_EQUAL(st.tx_packets, 1);
 	teardown2();
 }
@@ -651,6 +684,7 @@ int main(void)
 		CU_add_test(s, "frames_cross_byte_exact_both_ways", test_frames_cross_byte_exact_both_ways);
 		CU_add_test(s, "mtu_9000_frames_span_three_slots_both_ways", test_mtu_9000_frames_span_three_slots_both_ways);
 		CU_add_test(s, "malformed_tx_packets_dropped_and_counted_other_vif_served", test_malformed_tx_packets_dropped_and_counted_other_vif_served);
+		CU_add_test(s, "tx_validate_refuses_inconsistent_chains", test_tx_validate_refuses_inconsistent_chains);
 		CU_add_test(s, "bad_grants_dropped_and_counted", test_bad_grants_dropped_and_counted);
 		CU_add_test(s, "readonly_rx_grant_refused_and_counted_packet_still_delivered", test_readonly_rx_grant_refused_and_counted_packet_still_delivered);
 		CU_add_test(s, "gso_packet_reaches_tap_whole_and_bogus_gso_dropped", test_gso_packet_reaches_tap_whole_and_bogus_gso_dropped);
