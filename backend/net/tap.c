@@ -13,10 +13,10 @@
 
 #include "net_int.h"
 
-static int tap_open_queue(const char *name, char *ifname)
+static int tap_open_queue(const char *name, char *ifname, bool single)
 {
 	struct ifreq ifr;
-	int fd, hdr = (int)sizeof(struct virtio_net_hdr);
+	int fd, hdr = (int)sizeof(struct virtio_net_hdr), r;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -24,7 +24,14 @@ static int tap_open_queue(const char *name, char *ifname)
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name[0] ? name : "pvtap%d");
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+	r = ioctl(fd, TUNSETIFF, &ifr);
+	/* A persistent TAP made without multi_queue (`ip tuntap add mode tap`)
+	 * refuses the flag; one queue does not need it (QEMU does the same). */
+	if (r < 0 && errno == EINVAL && single) {
+		ifr.ifr_flags &= (short)~IFF_MULTI_QUEUE;
+		r = ioctl(fd, TUNSETIFF, &ifr);
+	}
+	if (r < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -43,7 +50,7 @@ int net_tap_open(const char *name, unsigned nr_queues, int *fds, char *ifname)
 
 	for (i = 0; i < nr_queues; i++) {
 		/* Later queues attach to the name the first one got. */
-		fd = tap_open_queue(i ? first : name, i ? ifname : first);
+		fd = tap_open_queue(i ? first : name, i ? ifname : first, nr_queues == 1);
 		if (fd < 0)
 			goto fail;
 		fds[i] = fd;

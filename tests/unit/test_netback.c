@@ -76,6 +76,24 @@ static void test_frames_cross_byte_exact_both_ways(void)
 	teardown2();
 }
 
+/* An administrator's persistent TAP (no multi_queue flag, address kept). */
+static void test_attaches_to_persistent_tap_made_without_multi_queue(void)
+{
+	struct net_vif_config c = { .mtu = 1500 };
+
+	memcpy(c.mac, guest_mac, 6);
+	CU_ASSERT_FATAL(system("ip tuntap add dev pvtp0 mode tap && ip addr add 10.98.0.1/24 dev pvtp0") == 0);
+	g = tnet_guest_new();
+	CU_ASSERT_FATAL(g != NULL);
+	CU_ASSERT_FATAL(tnet_vif_new(&a, g, "pvtp0", &c) == 0);
+	CU_ASSERT(round_trip(&a, 400, 30));
+	tnet_vif_free(&a);
+	harness_guest_free(g);
+	g = NULL;
+	/* Still there (persistent) with its address, for the next backend. */
+	CU_ASSERT(system("ip addr show dev pvtp0 | grep -q 10.98.0.1 && ip tuntap del dev pvtp0 mode tap") == 0);
+}
+
 static void test_mtu_9000_frames_span_three_slots_both_ways(void)
 {
 	setup2(9000, 0);
@@ -682,6 +700,7 @@ int main(void)
 		fprintf(stderr, "SKIP: test_netback: cannot create a network namespace: %s\n", strerror(-err));
 	} else {
 		CU_add_test(s, "frames_cross_byte_exact_both_ways", test_frames_cross_byte_exact_both_ways);
+		CU_add_test(s, "attaches_to_persistent_tap_made_without_multi_queue", test_attaches_to_persistent_tap_made_without_multi_queue);
 		CU_add_test(s, "mtu_9000_frames_span_three_slots_both_ways", test_mtu_9000_frames_span_three_slots_both_ways);
 		CU_add_test(s, "malformed_tx_packets_dropped_and_counted_other_vif_served", test_malformed_tx_packets_dropped_and_counted_other_vif_served);
 		CU_add_test(s, "tx_validate_refuses_inconsistent_chains", test_tx_validate_refuses_inconsistent_chains);
