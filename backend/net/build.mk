@@ -58,3 +58,4 @@ fuzz-net-tx: $(B)/fuzz/fuzz_net_tx
 	$(B)/fuzz/fuzz_net_tx -max_total_time=$(FUZZ_SECONDS) -max_len=512 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-net-tx
 FUZZ_TARGETS += fuzz-net-tx
+CHECK_SCRIPTS += tests/integration/net_pv_guest.sh
