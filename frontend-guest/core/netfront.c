@@ -76,6 +76,8 @@ static void nf_queue_reset(struct netfront *nf, struct netfront_queue *q)
 		q->rx.req_prod_pvt++;
 	}
 	ring_front_publish_reqs(&q->rx);
+	q->rx_unposted = 0;
+	q->rx_held_head = q->rx_held_n = 0;
 	q->tx_pending = false;
 }
 
@@ -111,17 +113,51 @@ static bool nf_offload_ok(const struct netfront *nf, const struct netfront_offlo
 	       (off->gso_type == NETIF_GSO_TYPE_TCPV6 && nf->be_gso_tcpv6);
 }
 
-int netfront_send(struct netfront *nf, unsigned qi, const void *pkt, uint32_t len,
-		  const struct netfront_offload *off)
+/* Copies len bytes from the iov cursor (*fi, *fo) to dst. */
+static void nf_gather(uint8_t *dst, uint32_t len, const struct netfront_frag *iov, unsigned *fi,
+		      uint32_t *fo)
+{
+	while (len) {
+		uint32_t n = iov[*fi].len - *fo;
+
+		if (n > len)
+			n = len;
+		__builtin_memcpy(dst, iov[*fi].data + *fo, n);
+		dst += n;
+		len -= n;
+		*fo += n;
+		if (*fo == iov[*fi].len) {
+			(*fi)++;
+			*fo = 0;
+		}
+	}
+}
+
+static void nf_put_gso(struct netfront_queue *q, const struct netfront_offload *off)
+{
+	struct netif_extra_info *e = &netif_tx_front_req(&q->tx)->extra;
+
+	*e = (struct netif_extra_info){ .type = NETIF_EXTRA_TYPE_GSO, .gso_size = off->gso_size,
+					 .gso_type = off->gso_type };
+	q->tx.req_prod_pvt++;
+}
+
+int netfront_sendv(struct netfront *nf, unsigned qi, const struct netfront_frag *iov, unsigned n,
+		   const struct netfront_offload *off)
 {
 	struct netfront_queue *q = &nf->q[qi];
 	bool gso = off && off->gso_type != NETIF_GSO_TYPE_NONE;
-	uint32_t frags = (len + NETIF_PAGE_BYTES - 1) / NETIF_PAGE_BYTES;
-	const uint8_t *src = pkt;
+	uint32_t len = 0, frags, fo = 0;
+	unsigned fi = 0;
 	uint16_t flags = 0;
 
-	if (len < 14 || len > NETIF_MAX_PACKET_BYTES || !nf_offload_ok(nf, off, len) ||
-	    (frags > 1 && !nf->be_sg))
+	for (unsigned i = 0; i < n; i++) {
+		if (iov[i].len > NETIF_MAX_PACKET_BYTES - len)
+			return -PVFRONT_EINVAL;
+		len += iov[i].len;
+	}
+	frags = (len + NETIF_PAGE_BYTES - 1) / NETIF_PAGE_BYTES;
+	if (len < 14 || !nf_offload_ok(nf, off, len) || (frags > 1 && !nf->be_sg))
 		return -PVFRONT_EINVAL;
 	if (frags + (gso ? 1u : 0u) > netfront_tx_free_slots(nf, qi))
 		return -PVFRONT_EAGAIN;
@@ -136,7 +172,7 @@ int netfront_send(struct netfront *nf, unsigned qi, const void *pkt, uint32_t le
 
 		if (chunk > NETIF_PAGE_BYTES)
 			chunk = NETIF_PAGE_BYTES;
-		__builtin_memcpy(q->txb[id].va, src + i * NETIF_PAGE_BYTES, chunk);
+		nf_gather(q->txb[id].va, chunk, iov, &fi, &fo);
 		r->gref = q->txb[id].gref;
 		r->offset = 0;
 		r->id = id;
@@ -146,19 +182,21 @@ int netfront_send(struct netfront *nf, unsigned qi, const void *pkt, uint32_t le
 				      (i + 1 < frags ? NETIF_TXF_MORE_DATA : 0));
 		q->tx_busy[id / 64] |= UINT64_C(1) << (id % 64);
 		q->tx.req_prod_pvt++;
-		if (i == 0 && gso) {
-			struct netif_extra_info *e = &netif_tx_front_req(&q->tx)->extra;
-
-			*e = (struct netif_extra_info){ .type = NETIF_EXTRA_TYPE_GSO,
-							 .gso_size = off->gso_size,
-							 .gso_type = off->gso_type };
-			q->tx.req_prod_pvt++;
-		}
+		if (i == 0 && gso)
+			nf_put_gso(q, off);
 	}
 	q->tx_pending = true;
 	nf->stats.tx_packets++;
 	nf->stats.tx_bytes += len;
 	return 0;
+}
+
+int netfront_send(struct netfront *nf, unsigned qi, const void *pkt, uint32_t len,
+		  const struct netfront_offload *off)
+{
+	struct netfront_frag one = { pkt, len };
+
+	return netfront_sendv(nf, qi, &one, 1, off);
 }
 
 void netfront_tx_flush(struct netfront *nf, unsigned qi)
@@ -266,42 +304,89 @@ static void nf_rx_repost(struct netfront_queue *q, uint32_t first, int n)
 	}
 }
 
+/* The slots of taken packets wait in ring order until released: the oldest
+ * unreleased slot is rx_unposted, the held FIFO counts slots per packet. */
+static void nf_rx_hold(struct netfront_queue *q, uint16_t slots)
+{
+	q->rx_held[(q->rx_held_head + q->rx_held_n) & NF_MASK] = slots;
+	q->rx_held_n++;
+}
+
+int netfront_rx_take(struct netfront *nf, unsigned qi, struct netfront_rx_pkt *pkt)
+{
+	struct netfront_queue *q = &nf->q[qi];
+	int avail = ring_front_pending_rsps(&q->rx);
+
+	if (avail < 0)
+		return -PVFRONT_EPROTO;
+	while (avail > 0) {
+		uint32_t first;
+		int used = nf_rx_gather(q, avail, pkt, &first);
+
+		if (used == 0)
+			return 0;
+		if (used == -PVFRONT_EAGAIN) {
+			/* An unused buffer handed back (dropped packet, refused
+			 * grant): it goes back with the packet taken before it. */
+			nf->stats.rx_errors++;
+			q->rx.rsp_cons++;
+			avail--;
+			if (q->rx_held_n)
+				q->rx_held[(q->rx_held_head + q->rx_held_n - 1) & NF_MASK]++;
+			else
+				nf_rx_repost(q, q->rx_unposted++, 1);
+			continue;
+		}
+		if (used < 0)
+			return -PVFRONT_EPROTO;
+		q->rx.rsp_cons += (uint32_t)used;
+		nf_rx_hold(q, (uint16_t)used);
+		nf->stats.rx_packets++;
+		nf->stats.rx_bytes += pkt->len;
+		return 1;
+	}
+	return 0;
+}
+
+void netfront_rx_release(struct netfront *nf, unsigned qi, unsigned n)
+{
+	struct netfront_queue *q = &nf->q[qi];
+
+	while (n-- > 0 && q->rx_held_n) {
+		uint16_t slots = q->rx_held[q->rx_held_head];
+
+		nf_rx_repost(q, q->rx_unposted, slots);
+		q->rx_unposted += slots;
+		q->rx_held_head = (q->rx_held_head + 1) & NF_MASK;
+		q->rx_held_n--;
+	}
+	if (ring_front_push_reqs(&q->rx)) {
+		pvfront_evtchn_send(nf->f, q->port);
+		nf->stats.doorbells++;
+	}
+}
+
 int netfront_recv(struct netfront *nf, unsigned qi, netfront_rx_cb cb, void *opaque,
 		  unsigned budget)
 {
 	struct netfront_queue *q = &nf->q[qi];
 	struct netfront_rx_pkt pkt;
 	unsigned done = 0;
-	int avail = ring_front_pending_rsps(&q->rx);
+	int r = 0;
 
-	if (avail < 0)
-		return -PVFRONT_EPROTO;
-	while (done < budget && avail > 0) {
-		uint32_t first;
-		int used = nf_rx_gather(q, avail, &pkt, &first);
+	/* Packets the caller still holds through netfront_rx_take() stay held. */
+	unsigned held = q->rx_held_n;
 
-		if (used == 0)
-			break;
-		if (used == -PVFRONT_EAGAIN) {
-			/* An unused buffer handed back (dropped packet, refused grant). */
-			used = 1;
-			nf->stats.rx_errors++;
-		} else if (used < 0) {
-			return -PVFRONT_EPROTO;
-		} else {
-			nf->stats.rx_packets++;
-			nf->stats.rx_bytes += pkt.len;
-			cb(opaque, &pkt);
-			done++;
-		}
-		q->rx.rsp_cons += (uint32_t)used;
-		avail -= used;
-		nf_rx_repost(q, first, used);
+	while (done < budget && (r = netfront_rx_take(nf, qi, &pkt)) == 1) {
+		cb(opaque, &pkt);
+		done++;
+		if (!held)
+			netfront_rx_release(nf, qi, 1);
 	}
-	if (ring_front_push_reqs(&q->rx)) {
-		pvfront_evtchn_send(nf->f, q->port);
-		nf->stats.doorbells++;
-	}
+	if (r < 0)
+		return r;
+	if (!done && !held)
+		netfront_rx_release(nf, qi, 0); /* unused buffers reposted: publish them */
 	return (int)done;
 }
 

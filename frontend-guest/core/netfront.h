@@ -75,6 +75,9 @@ struct netfront_queue {
 	uint64_t tx_busy[NETFRONT_RING_ENTS / 64];   /* ids the backend owes an answer */
 	struct netfront_buf rxb[NETFRONT_RING_ENTS]; /* by rx request id (= ring index) */
 	bool tx_pending; /* requests written, not yet published */
+	uint32_t rx_unposted;                        /* oldest rx slot not given back */
+	uint16_t rx_held[NETFRONT_RING_ENTS];        /* slots per taken packet, FIFO */
+	uint32_t rx_held_head, rx_held_n;
 };
 
 struct netfront {
@@ -112,6 +115,9 @@ int netfront_disconnect(struct netfront *nf);
  * -EINVAL bad length or offload.  Publish with netfront_tx_flush(). */
 int netfront_send(struct netfront *nf, unsigned q, const void *pkt, uint32_t len,
 		  const struct netfront_offload *off);
+/* The same from pieces (e.g. headers and payload): one copy into tx pages. */
+int netfront_sendv(struct netfront *nf, unsigned q, const struct netfront_frag *iov, unsigned n,
+		   const struct netfront_offload *off);
 /* Publishes queued requests; doorbell only if the backend waits for one. */
 void netfront_tx_flush(struct netfront *nf, unsigned q);
 /* Frees the buffers of answered tx requests: how many, or -EPROTO. */
@@ -127,6 +133,11 @@ int netfront_recv(struct netfront *nf, unsigned q, netfront_rx_cb cb, void *opaq
 		  unsigned budget);
 /* Arms the response event indexes; true if something arrived meanwhile
  * (poll again instead of sleeping). */
+/* Zero-copy receive for drivers that hold frames (the mini-guest's
+ * rx/rx_release): the next complete packet, its pages kept until released.
+ * 1 taken, 0 none yet, -EPROTO.  Release in take order: the oldest n. */
+int netfront_rx_take(struct netfront *nf, unsigned q, struct netfront_rx_pkt *pkt);
+void netfront_rx_release(struct netfront *nf, unsigned q, unsigned n);
 bool netfront_arm(struct netfront *nf, unsigned q);
 uint32_t netfront_port(const struct netfront *nf, unsigned q);
 

@@ -70,8 +70,21 @@ static void test_frames_cross_byte_exact_both_ways(void)
 	for (uint32_t i = 0; i < 20; i++)
 		CU_ASSERT(round_trip(&b, 60 + i * 71, i));
 	CU_ASSERT(round_trip(&b, 1514, 99));
-	net_vif_get_stats(b.v, &st);
-	CU_ASSERT(st.tx_packets >= 21 && st.rx_packets >= 21);
+	/* Gathered from pieces: header, then a payload split at odd offsets. */
+	tnet_frame(out, 1400, b.tap_mac, guest_mac, 77);
+	struct netfront_frag iov[3] = { { out, 14 }, { out + 14, 333 }, { out + 347, 1053 } };
+	CU_ASSERT_EQUAL(netfront_sendv(&b.nf, 0, iov, 3, NULL), 0);
+	netfront_tx_flush(&b.nf, 0);
+	CU_ASSERT_EQUAL(tnet_host_recv(&b, TNET_ETHERTYPE, in, sizeof(in), 2000), 1400);
+	CU_ASSERT_EQUAL(memcmp(in, out, 1400), 0);
+	/* The counter moves just after the frame left: give it a moment. */
+	for (int i = 0; i < 100; i++) {
+		net_vif_get_stats(b.v, &st);
+		if (st.tx_packets >= 22)
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT(st.tx_packets >= 22 && st.rx_packets >= 21);
 	CU_ASSERT_EQUAL(st.tx_bad, 0);
 	teardown2();
 }
@@ -94,12 +107,55 @@ static void test_attaches_to_persistent_tap_made_without_multi_queue(void)
 	CU_ASSERT(system("ip addr show dev pvtp0 | grep -q 10.98.0.1 && ip tuntap del dev pvtp0 mode tap") == 0);
 }
 
+/* The mini-guest's rx/rx_release model: frames held in place, given back later. */
+static void test_rx_take_holds_frames_until_released(void)
+{
+	struct netfront_rx_pkt pkt[3];
+	uint8_t sent[3][600];
+	unsigned got = 0;
+
+	setup2(1500, 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		tnet_frame(sent[i], 600, guest_mac, a.tap_mac, 40 + i);
+		CU_ASSERT_FATAL(tnet_host_send(&a, sent[i], 600) == 0);
+	}
+	for (uint64_t end = tnet_now_ms() + 2000; got < 3 && tnet_now_ms() < end;) {
+		int r = netfront_rx_take(&a.nf, 0, &pkt[got]);
+
+		CU_ASSERT_FATAL(r >= 0);
+		if (r == 1 && pkt[got].frag[0].data[12] == (TNET_ETHERTYPE >> 8))
+			got++;
+		else if (r == 1)
+			netfront_rx_release(&a.nf, 0, 0); /* noise stays held until the next release */
+		else
+			usleep(200);
+	}
+	CU_ASSERT_EQUAL_FATAL(got, 3);
+	/* All three still intact while held. */
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT(pkt[i].len == 600 && !memcmp(pkt[i].frag[0].data, sent[i], 600));
+	CU_ASSERT(a.nf.q[0].rx_held_n >= 3);
+	netfront_rx_release(&a.nf, 0, a.nf.q[0].rx_held_n);
+	CU_ASSERT_EQUAL(a.nf.q[0].rx_held_n, 0);
+	/* Every buffer is back in the ring: traffic continues. */
+	CU_ASSERT_EQUAL(a.nf.q[0].rx.req_prod_pvt - a.nf.q[0].rx.rsp_cons, NETFRONT_RING_ENTS);
+	CU_ASSERT(round_trip(&a, 900, 44));
+	teardown2();
+}
+
 static void test_mtu_9000_frames_span_three_slots_both_ways(void)
 {
 	setup2(9000, 0);
 	CU_ASSERT(round_trip(&a, 9014, 7));
 	CU_ASSERT(round_trip(&a, 8193, 8));
 	CU_ASSERT(round_trip(&a, 4097, 9));
+	/* A 9014-byte frame gathered from pieces that straddle the pages. */
+	tnet_frame(out, 9014, a.tap_mac, guest_mac, 10);
+	struct netfront_frag iov[2] = { { out, 4000 }, { out + 4000, 5014 } };
+	CU_ASSERT_EQUAL(netfront_sendv(&a.nf, 0, iov, 2, NULL), 0);
+	netfront_tx_flush(&a.nf, 0);
+	CU_ASSERT_EQUAL(tnet_host_recv(&a, TNET_ETHERTYPE, in, sizeof(in), 2000), 9014);
+	CU_ASSERT_EQUAL(memcmp(in, out, 9014), 0);
 	teardown2();
 }
 
@@ -511,41 +567,41 @@ static void test_impossible_rx_index_disconnects_that_vif_only(void)
 	teardown2();
 }
 
-struct rate_rx {
-	struct tnet_vif *t;
-	uint64_t start_ms, from_ms, to_ms, bytes;
+struct rate_probe {
+	struct net_vif *v;
+	uint64_t from_ms, to_ms, bytes;
 };
 
-static void *rate_receiver(void *arg)
+/* What the bucket governs: frames netback wrote to the TAP, sampled at the
+ * window's edges (a lagging reader on a loaded host would blur it). */
+static void *rate_sampler(void *arg)
 {
-	struct rate_rx *r = arg;
-	static uint8_t buf[2048];
+	struct rate_probe *r = arg;
+	struct net_vif_stats s0, s1;
 
-	for (;;) {
-		int n = tnet_host_recv(r->t, TNET_ETHERTYPE, buf, sizeof(buf), 300);
-		uint64_t now = tnet_now_ms();
-
-		if (n < 0 || now >= r->to_ms)
-			break;
-		if (now >= r->from_ms)
-			r->bytes += (uint64_t)n;
-	}
+	while (tnet_now_ms() < r->from_ms)
+		usleep(1000);
+	net_vif_get_stats(r->v, &s0);
+	while (tnet_now_ms() < r->to_ms)
+		usleep(1000);
+	net_vif_get_stats(r->v, &s1);
+	r->bytes = s1.tx_bytes - s0.tx_bytes;
 	return NULL;
 }
 
 static void test_token_bucket_holds_rate_within_ten_percent(void)
 {
-	const uint64_t rate = 3000000; /* bytes/s */
-	struct rate_rx r = { .t = &a };
+	const uint64_t rate = 2000000; /* bytes/s */
+	struct rate_probe r;
 	struct net_vif_stats st;
 	pthread_t th;
 	double got;
+	int n;
 
 	setup2(1500, rate);
-	r.start_ms = tnet_now_ms();
-	r.from_ms = r.start_ms + 300; /* past the initial burst */
-	r.to_ms = r.start_ms + 1800;
-	pthread_create(&th, NULL, rate_receiver, &r);
+	r = (struct rate_probe){ .v = a.v, .from_ms = tnet_now_ms() + 300, /* past the burst */
+				 .to_ms = tnet_now_ms() + 1800 };
+	pthread_create(&th, NULL, rate_sampler, &r);
 	tnet_frame(out, 1514, a.tap_mac, guest_mac, 11);
 	while (tnet_now_ms() < r.to_ms + 100)
 		if (tnet_guest_send(&a, out, 1514, NULL))
@@ -557,6 +613,9 @@ static void test_token_bucket_holds_rate_within_ten_percent(void)
 	CU_ASSERT(got > 0.9 * (double)rate && got < 1.1 * (double)rate);
 	net_vif_get_stats(a.v, &st);
 	CU_ASSERT(st.tx_throttled > 0);
+	/* And the frames did leave through the TAP. */
+	n = tnet_host_recv(&a, TNET_ETHERTYPE, in, sizeof(in), 1000);
+	CU_ASSERT_EQUAL(n, 1514);
 	teardown2();
 }
 
@@ -701,6 +760,7 @@ int main(void)
 	} else {
 		CU_add_test(s, "frames_cross_byte_exact_both_ways", test_frames_cross_byte_exact_both_ways);
 		CU_add_test(s, "attaches_to_persistent_tap_made_without_multi_queue", test_attaches_to_persistent_tap_made_without_multi_queue);
+		CU_add_test(s, "rx_take_holds_frames_until_released", test_rx_take_holds_frames_until_released);
 		CU_add_test(s, "mtu_9000_frames_span_three_slots_both_ways", test_mtu_9000_frames_span_three_slots_both_ways);
 		CU_add_test(s, "malformed_tx_packets_dropped_and_counted_other_vif_served", test_malformed_tx_packets_dropped_and_counted_other_vif_served);
 		CU_add_test(s, "tx_validate_refuses_inconsistent_chains", test_tx_validate_refuses_inconsistent_chains);
