@@ -128,6 +128,30 @@ static void net_run_rm_devices(struct net_run *r)
 	xs_client_close(c);
 }
 
+/* `pvkvm run` adds the devices before the guest is introduced to the store
+ * (that happens when it sets up its store ring), so parents made on the way
+ * would belong to domain 0 and hide device/vif/ from the guest: make them
+ * the guest's first, as the introduction will make its home. */
+static int net_run_guest_dirs(const char *store_sock, uint16_t domid)
+{
+	const char *sub[] = { "", "/device", "/device/vif" };
+	char path[64], owner[16];
+	const char *perms[] = { owner, "r0" };
+	struct xs_client *c;
+	int err = 0;
+
+	snprintf(owner, sizeof(owner), "n%u", domid);
+	if ((err = xs_client_open(store_sock, &c)))
+		return err;
+	for (unsigned i = 0; i < 3 && !err; i++) {
+		snprintf(path, sizeof(path), "/local/domain/%u%s", domid, sub[i]);
+		if (!(err = xs_mkdir(c, 0, path)))
+			err = xs_set_perms(c, 0, path, perms, 2);
+	}
+	xs_client_close(c);
+	return err;
+}
+
 int net_run_start(struct net_run **out, const char *ctl_path, const char *store_sock,
 		  uint16_t domid, const char *const *specs, unsigned n, char *err, size_t errlen)
 {
@@ -145,6 +169,11 @@ int net_run_start(struct net_run **out, const char *ctl_path, const char *store_
 		return -ENOMEM;
 	snprintf(r->store_sock, sizeof(r->store_sock), "%s", store_sock);
 	r->domid = domid;
+	if ((e = net_run_guest_dirs(store_sock, domid))) {
+		snprintf(err, errlen, "store %s: %s (is pvkvm-stored running?)", store_sock, strerror(-e));
+		free(r);
+		return e;
+	}
 	for (unsigned i = 0; i < n && !e; i++) {
 		struct net_back_opts o = { .ctl_path = ctl_path, .store_sock = store_sock,
 					   .domid = domid, .devid = i };

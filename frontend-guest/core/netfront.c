@@ -523,8 +523,10 @@ static void nf_build_keys(struct netfront *nf, struct nf_keys *k)
 	nf_key(k, NETIF_KEY_REQUEST_RX_COPY, "1");
 	nf_key(k, NETIF_KEY_FEATURE_RX_NOTIFY, "1");
 	nf_key(k, NETIF_KEY_FEATURE_SG, nf->be_sg ? "1" : "0");
-	nf_key(k, NETIF_KEY_FEATURE_GSO_TCPV4, nf->be_gso_tcpv4 ? "1" : "0");
-	nf_key(k, NETIF_KEY_FEATURE_GSO_TCPV6, nf->be_gso_tcpv6 ? "1" : "0");
+	/* Our rx capabilities (the backend's keys said what we may send). */
+	nf_key(k, NETIF_KEY_FEATURE_NO_CSUM, nf->rx_csum_offload ? "0" : "1");
+	nf_key(k, NETIF_KEY_FEATURE_GSO_TCPV4, nf->rx_gso && nf->rx_csum_offload ? "1" : "0");
+	nf_key(k, NETIF_KEY_FEATURE_GSO_TCPV6, nf->rx_gso && nf->rx_csum_offload ? "1" : "0");
 }
 
 static int nf_handshake(struct netfront *nf)

@@ -87,6 +87,11 @@ struct netfront {
 	uint8_t mac[6];
 	uint32_t mtu;
 	bool be_sg, be_gso_tcpv4, be_gso_tcpv6;
+	/* Set between netfront_init() and netfront_connect(): what this guest's
+	 * stack takes on rx.  Off (the default), the host completes checksums
+	 * and segments TCP before the packet reaches the rings. */
+	bool rx_csum_offload; /* packets may arrive with the L4 checksum blank */
+	bool rx_gso;          /* packets may arrive as one GSO packet (<= 64 KiB) */
 	unsigned nr_queues;
 	bool connected;
 	struct netfront_queue q[NETFRONT_MAX_QUEUES];
