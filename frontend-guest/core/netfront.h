@@ -9,8 +9,12 @@
  *   4 KiB, plus a GSO extra slot), netfront_tx_flush() publishes and rings
  *   the doorbell only when the backend asked (event index); responses are
  *   reaped by netfront_tx_reap() (also called by send when full).
+ *   netfront_sendv() gathers a frame from pieces.
  *   RX: every rx page is posted with id == ring index; netfront_recv() hands
- *   complete packets to a callback as page fragments and reposts the pages.
+ *   complete packets to a callback as page fragments and reposts the pages;
+ *   netfront_rx_take()/netfront_rx_release() hold them until the caller is done.
+ *   Grants: about 2 * NETFRONT_RING_ENTS + 2 references per queue (give
+ *   pvfront_gnt_setup() 2 frames per queue beyond other users).
  *
  * Store (netfront_connect()): reads mac and mtu from the backend directory,
  * publishes tx-ring-ref, rx-ring-ref, event-channel (queue-N/ when several
