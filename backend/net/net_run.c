@@ -155,6 +155,7 @@ static int net_run_guest_dirs(const char *store_sock, uint16_t domid)
 int net_run_start(struct net_run **out, const char *ctl_path, const char *store_sock,
 		  uint16_t domid, const char *const *specs, unsigned n, char *err, size_t errlen)
 {
+	struct net_vif_config cfg[NET_RUN_MAX_NICS];
 	struct net_run *r;
 	int e = 0;
 
@@ -165,6 +166,10 @@ int net_run_start(struct net_run **out, const char *ctl_path, const char *store_
 		snprintf(err, errlen, "at most %d --nic", NET_RUN_MAX_NICS);
 		return -E2BIG;
 	}
+	/* Usage errors first, before anything is created. */
+	for (unsigned i = 0; i < n; i++)
+		if ((e = net_nic_parse(specs[i], domid, i, &cfg[i], err, errlen)))
+			return e;
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	snprintf(r->store_sock, sizeof(r->store_sock), "%s", store_sock);
@@ -176,14 +181,11 @@ int net_run_start(struct net_run **out, const char *ctl_path, const char *store_
 	}
 	for (unsigned i = 0; i < n && !e; i++) {
 		struct net_back_opts o = { .ctl_path = ctl_path, .store_sock = store_sock,
-					   .domid = domid, .devid = i };
+					   .domid = domid, .devid = i, .cfg = cfg[i] };
 
-		if ((e = net_nic_parse(specs[i], domid, i, &o.cfg, err, errlen)))
-			break;
 		r->n = i + 1;
 		if ((e = pv_store_add_device(store_sock, domid, "vif", i, NULL, NULL, 0)))
-			snprintf(err, errlen, "nic %u: store %s: %s (is pvkvm-stored running?)", i,
-				 store_sock, strerror(-e));
+			snprintf(err, errlen, "nic %u: store %s: %s", i, store_sock, strerror(-e));
 		else if ((e = net_back_start(&r->nb[i], &o)))
 			snprintf(err, errlen, "nic %u: tap %s: %s", i, o.cfg.tap, strerror(-e));
 	}
