@@ -384,11 +384,6 @@ const char *pv_ctl_path(const struct pv_ctl_server *s)
 	return s->path;
 }
 
-int pv_ctl_listen_fd(const struct pv_ctl_server *s)
-{
-	return s->listen_fd;
-}
-
 unsigned pv_ctl_nr_conns(struct pv_ctl_server *s)
 {
 	unsigned n = 0;

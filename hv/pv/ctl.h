@@ -24,9 +24,6 @@ int pv_ctl_start(struct pv_ctl_server *s);
 /* Stops the thread, disconnects every backend, removes the socket. */
 void pv_ctl_close(struct pv_ctl_server *s);
 const char *pv_ctl_path(const struct pv_ctl_server *s);
-/* The listening socket, for a caller that polls it until the first peer and
- * only then calls pv_ctl_start(). */
-int pv_ctl_listen_fd(const struct pv_ctl_server *s);
 /* Connections currently open (tests). */
 unsigned pv_ctl_nr_conns(struct pv_ctl_server *s);
 

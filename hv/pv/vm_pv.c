@@ -265,21 +265,6 @@ static void pv_free(struct hv_pci_dev *dev)
 	free(pv);
 }
 
-/* Main loop: the first backend knocks on the control socket.  The server
- * thread starts only now: most guests never see a backend, and the thread
- * costs its creation at start and a wake-up and join at exit. */
-static void ctl_first_peer(struct hv_vm *vm, int fd, void *opaque)
-{
-	struct hv_pv *pv = opaque;
-	int r;
-
-	hv_vm_poll_del(vm, fd);
-	r = pv_ctl_start(pv->ctl);
-	if (r)
-		pv_log_err(TAG, "%s: control socket thread: %s; no backends can attach", vm->name,
-			   strerror(-r));
-}
-
 static int pv_gmem_from_vm(struct hv_pv *pv)
 {
 	struct hv_vm *vm = pv->vm;
@@ -332,7 +317,7 @@ static int pv_vm_init(struct hv_vm *vm)
 	if (!r)
 		r = pv_ctl_open(&pv->ctl, pv->plat, dir, vm->name, vm->memfd, vm->ram_bytes);
 	if (!r)
-		r = hv_vm_poll_add(vm, pv_ctl_listen_fd(pv->ctl), ctl_first_peer, pv);
+		r = pv_ctl_start(pv->ctl);
 	if (r) {
 		/* The guest still runs; only backends cannot reach it. */
 		pv_log_err(TAG, "%s: control socket: %s; no backends can attach", vm->name,
