@@ -32,3 +32,12 @@ $(MINI_ELF): $(MINI_OBJS) $(MINI_DIR)/link.ld
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) bash $(MINI_DIR)/demo.sh
+
+# The host side of the network programs' UDP stream (mini/udp_stream.h).
+PROGS += $(B)/bin/pvkvm-udptool
+CHECK_SCRIPTS += tests/integration/mini_net_qemu.sh
+APT_DEPS += iproute2 iputils-ping
+$(B)/obj/tests/bench/udp_tool.o: CPPFLAGS_PV += -I$(MINI_DIR)/include
+$(B)/bin/pvkvm-udptool: $(B)/obj/tests/bench/udp_tool.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^
