@@ -41,3 +41,8 @@ $(B)/obj/tests/bench/udp_tool.o: CPPFLAGS_PV += -I$(MINI_DIR)/include
 $(B)/bin/pvkvm-udptool: $(B)/obj/tests/bench/udp_tool.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^
+# make bench-net-qemu: the QEMU virtio-net anchor of the network benchmark.
+BENCH_TARGETS += bench-net-qemu
+.PHONY: bench-net-qemu
+bench-net-qemu: $(MINI_ELF) $(B)/bin/pvkvm-udptool
+	@B=$(B) bash tests/bench/bench_net_qemu.sh $${BENCH_NET_SECONDS:-5} --append
