@@ -4,6 +4,10 @@
 MINI_DIR := frontend-guest/mini
 MINI_ELF := $(B)/guest/mini.elf
 MINI_SRCS := $(sort $(wildcard $(MINI_DIR)/*/*.c))
+# drivers/pvnet.c needs the frontend core's netfront (frontend-guest/core/netfront.c).
+ifeq ($(wildcard frontend-guest/core/netfront.c),)
+MINI_SRCS := $(filter-out $(MINI_DIR)/drivers/pvnet.c,$(MINI_SRCS))
+endif
 MINI_OBJS := $(patsubst %.c,$(B)/guest/obj/%.o,$(MINI_SRCS)) $(B)/guest/obj/$(MINI_DIR)/arch/entry.o
 MINI_CPPFLAGS := -I$(MINI_DIR)/include -Iring/include
 MINI_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
@@ -46,3 +50,5 @@ BENCH_TARGETS += bench-net-qemu
 .PHONY: bench-net-qemu
 bench-net-qemu: $(MINI_ELF) $(B)/bin/pvkvm-udptool
 	@B=$(B) bash tests/bench/bench_net_qemu.sh $${BENCH_NET_SECONDS:-5} --append
+# pvnet glue: the frontend core's netfront and the PV environment of core/mini/.
+$(B)/guest/obj/$(MINI_DIR)/drivers/pvnet.o: MINI_CPPFLAGS += -Ifrontend-guest/core -Ifrontend-guest/core/mini
