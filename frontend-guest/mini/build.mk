@@ -39,7 +39,7 @@ demo: deps
 
 # The host side of the network programs' UDP stream (mini/udp_stream.h).
 PROGS += $(B)/bin/pvkvm-udptool
-CHECK_SCRIPTS += tests/integration/mini_net_qemu.sh
+CHECK_SCRIPTS += tests/integration/mini_net_qemu.sh tests/integration/mini_net_pv.sh
 APT_DEPS += iproute2 iputils-ping
 $(B)/obj/tests/bench/udp_tool.o: CPPFLAGS_PV += -I$(MINI_DIR)/include
 $(B)/bin/pvkvm-udptool: $(B)/obj/tests/bench/udp_tool.o

@@ -100,7 +100,7 @@ expect test_net_guest_pings_host_and_answers_every_ping ping 1 'RESULT prog=netp
 guest urecv "$dev" "test=udprecv ip=$GUEST_IP size=1000 runtime=20"
 wait_for urecv "udprecv: ready" && nsx "$TOOL" send --dst "$GUEST_IP" --size 1000 --count 20000 --rate 10000 >"$work/hsend" 2>&1
 expect test_net_udp_host_to_guest_arrives_complete_and_verified urecv 1 \
-	'RESULT prog=udprecv received=20001 unique=20000 sent=20000 lost=0 dups=0 reordered=0 corrupt=0 .*fin=1'
+	'RESULT prog=udprecv .*unique=20000 sent=20000 lost=0 dups=0 reordered=0 corrupt=0 .*fin=1'
 
 # --- UDP guest -> host: 20000 datagrams of 1472 bytes at 20k/s, verified by the host tool ---
 nsx timeout "$T" "$TOOL" recv --size 1472 --time 20 >"$work/hrecv" 2>&1 &

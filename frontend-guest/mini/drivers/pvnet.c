@@ -90,6 +90,7 @@ static void pvnet_rx_one(void *opaque, const struct netfront_rx_pkt *pkt)
 		f->len += pkt->frag[i].len;
 	}
 	f->nr_frags = 1;
+	f->flags = pkt->off.csum_blank ? MINI_NET_RXF_CSUM_BLANK : 0;
 	f->frag[0].data = dst;
 	f->frag[0].len = f->len;
 	p->nd.stats.rx_frames++;

@@ -142,6 +142,7 @@ static bool rx_frame(struct vnet *v, uint16_t id, uint32_t len, struct mini_net_
 		  nbuf >= 1 && nbuf <= MINI_NET_MAX_FRAGS;
 
 	f->nr_frags = 1;
+	f->flags = 0;                 /* no VIRTIO_NET_F_GUEST_CSUM: checksums are complete */
 	f->priv[0] = id;
 	f->frag[0].data = rx_buf(v, id) + v->hdr_len;
 	f->frag[0].len = len >= v->hdr_len ? len - v->hdr_len : 0;

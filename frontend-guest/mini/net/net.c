@@ -277,6 +277,8 @@ static void rx_udp(struct mini_net *n, const struct mini_net_frame *f, uint32_t 
 	}
 	if (rd16(u + 6) == 0) {
 		n->st.rx_udp_no_csum++;
+	} else if (f->flags & MINI_NET_RXF_CSUM_BLANK) {
+		n->st.rx_udp_csum_blank++;
 	} else if (mini_csum_fold(csum_frame(pseudo_sum(src_ip, n->ip, IPPROTO_UDP, ulen), f, off, ulen, &ok))
 		   != 0xffff || !ok) {
 		n->st.rx_bad_udp_csum++;

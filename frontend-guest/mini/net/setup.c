@@ -120,11 +120,12 @@ void mini_net_print_stats(const struct mini_net *n, const char *prog)
 	const struct mini_netdev_stats *d = &n->dev->stats;
 
 	printf("%s: net rx frames=%lu ip=%lu udp=%lu not_ours=%lu bad_eth=%lu bad_ip=%lu bad_ip_csum=%lu "
-	       "bad_udp=%lu bad_udp_csum=%lu udp_no_csum=%lu bad_icmp=%lu ip_frags=%lu\n", prog,
+	       "bad_udp=%lu bad_udp_csum=%lu udp_no_csum=%lu udp_csum_blank=%lu bad_icmp=%lu ip_frags=%lu\n", prog,
 	       (unsigned long)s->rx_frames, (unsigned long)s->rx_ip, (unsigned long)s->rx_udp,
 	       (unsigned long)s->rx_not_ours, (unsigned long)s->rx_bad_eth, (unsigned long)s->rx_bad_ip,
 	       (unsigned long)s->rx_bad_ip_csum, (unsigned long)s->rx_bad_udp,
 	       (unsigned long)s->rx_bad_udp_csum, (unsigned long)s->rx_udp_no_csum,
+	       (unsigned long)s->rx_udp_csum_blank,
 	       (unsigned long)s->rx_bad_icmp, (unsigned long)s->rx_ip_frags);
 	printf("%s: net arp_answered=%lu arp_replies=%lu echo_answered=%lu echo_replies=%lu tx=%lu tx_full=%lu\n",
 	       prog, (unsigned long)s->arp_requests_answered, (unsigned long)s->arp_replies_seen,

@@ -39,7 +39,7 @@ struct mini_net_echo {
 
 struct mini_net_stats {
 	uint64_t rx_frames, rx_ip, rx_udp, rx_not_ours, rx_bad_eth, rx_bad_ip, rx_bad_ip_csum;
-	uint64_t rx_bad_udp, rx_bad_udp_csum, rx_udp_no_csum, rx_bad_icmp, rx_ip_frags;
+	uint64_t rx_bad_udp, rx_bad_udp_csum, rx_udp_no_csum, rx_udp_csum_blank, rx_bad_icmp, rx_ip_frags;
 	uint64_t arp_requests_answered, arp_replies_seen, echo_requests_answered, echo_replies_seen;
 	uint64_t tx_frames, tx_full;
 };

@@ -28,9 +28,14 @@ struct mini_iov {
  * min(len, MINI_NET_RX_HEAD) bytes, so Ethernet/IPv4/UDP headers are
  * contiguous.  Valid until rx_release. */
 #define MINI_NET_RX_HEAD 128u
+/* The L4 checksum was not filled in: the frame comes from a sender on this
+ * host that left it to offload (virtio's NEEDS_CSUM, netif's CSUM_BLANK); the
+ * data never crossed a wire.  It cannot be verified and is accepted. */
+#define MINI_NET_RXF_CSUM_BLANK 0x1u
 struct mini_net_frame {
 	uint32_t len;                  /* whole frame, Ethernet header included */
 	uint16_t nr_frags;
+	uint16_t flags;                /* MINI_NET_RXF_* */
 	struct {
 		const uint8_t *data;
 		uint32_t len;
