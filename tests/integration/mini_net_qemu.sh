@@ -86,6 +86,10 @@ expect() {
 	fi
 }
 
+# --- the layer alone: checksums, parsing, slicing, pattern, loopback UDP/ICMP ---
+guest self "" "test=netselftest"
+expect test_net_layer_selftest_on_loopback_device self 1 'netselftest OK'
+
 # --- ping both ways (one boot: the guest pings the host, then answers 5 pings) ---
 guest ping "$dev" "test=netping ip=$GUEST_IP peer=$HOST_IP count=5 interval_ms=20 answer=5 runtime=20"
 if wait_for ping "answering"; then
