@@ -25,7 +25,7 @@
 struct udpt_opts {
 	const char *mode;
 	struct sockaddr_in dst;
-	unsigned port, size, batch;
+	unsigned port, sport, size, batch;
 	unsigned long long count, rate, interval_us;
 	double time_s;
 	unsigned idle_ms, timeout_ms;
@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"  echo   [--count N] [--time S]   send every datagram back to its sender\n"
 		"  rtt    --dst IP [--size N] [--count N] [--interval-us N] [--timeout-ms N]\n"
 		"         one datagram at a time against an echo server; RTT min/p50/p99/max\n"
-		"Common: --port P (default %u; also the source port of send and rtt).\n"
+		"Common: --port P (default %u: the port recv and echo listen on, send and rtt send to);\n"
+		"--sport P: source port of send and rtt (default: an ephemeral one).\n"
 		"Each mode prints human lines and one 'RESULT prog=host-MODE key=value ...' line.\n"
 		"Exit status: 0 ok, 1 verification failed / loss (recv without --loss-ok) / no echo,\n"
 		"2 bad usage or socket error.\n", PVUS_DEFAULT_PORT);
@@ -63,7 +64,7 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct udpt_opts *o)
 {
 	static const struct option lo[] = {
-		{ "dst", 1, 0, 'd' }, { "port", 1, 0, 'p' }, { "size", 1, 0, 's' }, { "count", 1, 0, 'c' },
+		{ "dst", 1, 0, 'd' }, { "port", 1, 0, 'p' }, { "sport", 1, 0, 'S' }, { "size", 1, 0, 's' }, { "count", 1, 0, 'c' },
 		{ "time", 1, 0, 't' }, { "rate", 1, 0, 'r' }, { "batch", 1, 0, 'b' }, { "idle-ms", 1, 0, 'i' },
 		{ "interval-us", 1, 0, 'I' }, { "timeout-ms", 1, 0, 'T' }, { "loss-ok", 0, 0, 'l' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
@@ -76,6 +77,7 @@ static int parse_opts(int argc, char **argv, struct udpt_opts *o)
 		switch (c) {
 		case 'd': if (inet_pton(AF_INET, optarg, &o->dst.sin_addr) != 1) return -1; break;
 		case 'p': o->port = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'S': o->sport = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 's': o->size = (unsigned)strtoul(optarg, NULL, 0); o->size_given = 1; break;
 		case 'c': o->count = strtoull(optarg, NULL, 0); break;
 		case 't': o->time_s = strtod(optarg, NULL); break;
@@ -93,13 +95,14 @@ static int parse_opts(int argc, char **argv, struct udpt_opts *o)
 		return -1;
 	o->mode = argv[optind];
 	o->dst.sin_port = htons((uint16_t)o->port);
-	if (!o->port || o->port > 65535 || o->size < PVUS_HDR_BYTES || o->size > MAX_DGRAM ||
+	if (!o->port || o->port > 65535 || o->sport > 65535 || o->size < PVUS_HDR_BYTES || o->size > MAX_DGRAM ||
 	    !o->batch || o->batch > BATCH)
 		return -1;
 	return 0;
 }
 
-/* A UDP socket bound to port (source port of everything we send). */
+/* A UDP socket bound to port (0: an ephemeral one).  No SO_REUSEADDR: two
+ * sockets on one port would take each other's datagrams. */
 static int udp_socket(unsigned port, int rcvbuf)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -107,7 +110,6 @@ static int udp_socket(unsigned port, int rcvbuf)
 
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));   /* ENOBUFS instead of silent drops */
 	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -148,11 +150,12 @@ static int mode_send(const struct udpt_opts *o)
 	double t = o->time_s >= 0 ? o->time_s : o->count ? 0 : 5;
 	uint64_t t0 = now_ns(), end = t > 0 ? t0 + (uint64_t)(t * 1e9) : UINT64_MAX, seq = 0, now = t0;
 	uint64_t period = o->rate ? 1000000000ull / o->rate : 0;
-	int fd = udp_socket(o->port, 0);
+	int fd = udp_socket(o->sport, 0);
 	char g[32];
 
 	if (fd < 0 || !o->dst.sin_addr.s_addr) {
-		fprintf(stderr, "pvkvm-udptool: send needs --dst and a free port %u: %s\n", o->port, strerror(errno));
+		fprintf(stderr, "pvkvm-udptool: send needs --dst and a free source port %u: %s\n", o->sport,
+			strerror(errno));
 		return 2;
 	}
 	while ((!o->count || seq < o->count) && now < end) {
@@ -226,7 +229,8 @@ static void recv_one(struct udpt_recv *r, const uint8_t *p, size_t len, unsigned
 
 	r->received++;
 	r->t_last = t;
-	if (len < PVUS_HDR_BYTES || (memcpy(&h, p, sizeof(h)), h.magic != PVUS_MAGIC)) {
+	if (len < PVUS_HDR_BYTES || (memcpy(&h, p, sizeof(h)), h.magic != PVUS_MAGIC) ||
+	    (h.flags & ~PVUS_FIN) || h.reserved || ((h.flags & PVUS_FIN) && len != PVUS_HDR_BYTES)) {
 		r->corrupt++;
 		return;
 	}
@@ -394,10 +398,10 @@ static int mode_rtt(const struct udpt_opts *o)
 	static uint8_t buf[MAX_DGRAM], rbuf[MAX_DGRAM];
 	unsigned long long count = o->count ? o->count : 1000, got = 0, bad = 0;
 	uint64_t *rtt = calloc(count, sizeof(*rtt));
-	int fd = udp_socket(o->port, 0);
+	int fd = udp_socket(o->sport, 0);
 
 	if (fd < 0 || !rtt || !o->dst.sin_addr.s_addr) {
-		fprintf(stderr, "pvkvm-udptool: rtt needs --dst and a free port %u\n", o->port);
+		fprintf(stderr, "pvkvm-udptool: rtt needs --dst and a free source port %u\n", o->sport);
 		free(rtt);
 		return 2;
 	}

@@ -190,7 +190,8 @@ static void on_udp_recv(void *ctx, const struct mini_net_udp *u)
 		return;
 	}
 	memcpy(&h, u->frame->frag[0].data + u->payload_off, sizeof(h));   /* within MINI_NET_RX_HEAD */
-	if (h.magic != PVUS_MAGIC) {
+	if (h.magic != PVUS_MAGIC || (h.flags & ~PVUS_FIN) || h.reserved ||
+	    ((h.flags & PVUS_FIN) && u->len != PVUS_HDR_BYTES)) {
 		r->corrupt++;
 		return;
 	}

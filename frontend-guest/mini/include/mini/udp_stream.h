@@ -7,7 +7,8 @@
  * Every datagram's payload starts with struct pvus_hdr (little-endian), then
  * the pattern: the payload byte at offset j (j >= PVUS_HDR_BYTES) is byte
  * j % 8 of the little-endian word pvus_word(seq, j / 8).  A datagram is
- * good when magic, length and every pattern byte match.  The sender ends a
+ * good when magic, flags (only PVUS_FIN), reserved (0), length and every
+ * pattern byte match; a FIN is exactly PVUS_HDR_BYTES long.  The sender ends a
  * stream with PVUS_FIN datagrams (header only) whose seq is the number of
  * data datagrams sent, so the receiver counts loss exactly.
  */
