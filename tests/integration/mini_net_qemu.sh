@@ -140,6 +140,7 @@ rpid=$!
 sleep 0.3
 guest jsend "$jdev" "test=udpsend ip=$GUEST_IP peer=$HOST_IP mtu=9000 size=8972 count=3000 rate=5000"
 wait "$rpid"; rrc=$?
+finish jsend      # QEMU holds the TAP until it exits
 [ "$rrc" = 0 ] && grep -q 'unique=3000 sent=3000 lost=0' "$work/jhrecv" &&
 	pass test_net_mtu9000_guest_to_host || fail test_net_mtu9000_guest_to_host "rc $rrc: $(grep RESULT "$work/jhrecv") $(why jsend)"
 
