@@ -178,7 +178,7 @@ if [ -x "$PVKVM" ] && [ -x "$B/bin/pvkvm-stored" ] && "$PVKVM" run --help 2>&1 |
 	vmms="qemu pvkvm"
 	export PVKVM_RUN_DIR=$work/run
 	mkdir -p "$PVKVM_RUN_DIR"
-	nsx "$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
+	"$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &   # $! is the daemon
 	pids+=($!)
 	for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
 fi

@@ -44,7 +44,8 @@ if ! ip netns add "$NS" || ! nsx ip link set lo up; then
 	fail test_net_pv "cannot create namespace $NS"
 	exit 0
 fi
-nsx "$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
+# started directly (not through a shell function) so $! is the daemon itself
+"$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
 
