@@ -2,7 +2,6 @@
 /* PCI host bridge, device framework, MSI-X, the test device and the i8042,
  * driven the way a guest drives them: through the iobus, 0xcf8/0xcfc and the
  * BARs.  The MSI-X irqfd test uses a real KVM VM when /dev/kvm allows it. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -22,6 +21,7 @@
 #include "iobus.h"
 #include "pci/msi_route.h"
 #include "pci/pci.h"
+#include "cunit_main.h"
 
 
 /* --- fixture --------------------------------------------------------------- */
@@ -905,55 +905,42 @@ static void test_i8042_probe_answers_and_ports_are_benign(void)
 	hv_iobus_destroy(&bus);
 }
 
+static const struct cunit_test pci_tests[] = {
+	CUNIT_TEST(test_host_bridge_ids_read_through_cf8),
+	CUNIT_TEST(test_device_ids_and_class_read_through_cf8),
+	CUNIT_TEST(test_absent_devices_read_all_ones),
+	CUNIT_TEST(test_cf8_latch_reads_back_and_ignores_narrow_access),
+	CUNIT_TEST(test_readonly_bits_stay_readonly),
+	CUNIT_TEST(test_unaligned_and_odd_size_config_access),
+	CUNIT_TEST(test_bar_sizing_probe_returns_size_mask),
+	CUNIT_TEST(test_firmware_assignment_places_bars_in_windows),
+	CUNIT_TEST(test_bar_reprogramming_moves_mmio_range),
+	CUNIT_TEST(test_io_bar_moves_through_cfc_on_same_bus),
+	CUNIT_TEST(test_command_decode_bits_map_and_unmap_bars),
+	CUNIT_TEST(test_bar_outside_windows_or_overlapping_does_not_decode),
+	CUNIT_TEST(test_capability_walk_finds_msix),
+	CUNIT_TEST(test_cap_add_chains_and_runs_out_of_space),
+	CUNIT_TEST(test_msix_table_write_delivers_unmasked_vector),
+	CUNIT_TEST(test_msix_masked_vector_sets_pba_and_fires_on_unmask),
+	CUNIT_TEST(test_msix_function_mask_and_disable_hold_delivery),
+	CUNIT_TEST(test_msix_odd_table_accesses_are_ignored),
+	CUNIT_TEST(test_hostile_config_and_bar_values_never_crash),
+	CUNIT_TEST(test_unknown_device_type_is_enoent),
+	CUNIT_TEST(test_slots_fill_up_and_bar_validation),
+	CUNIT_TEST(test_msix_irqfd_without_vm_is_enodev),
+	CUNIT_TEST(test_intx_pin_line_and_level_follow_the_device),
+	CUNIT_TEST(test_intx_shared_gsi_stays_up_while_any_device_asserts),
+	CUNIT_TEST(test_msix_irqfd_gets_gsi_route_in_kvm),
+	CUNIT_TEST(test_guest_probes_and_moves_bars_through_cf8),
+	CUNIT_TEST(test_guest_i8042_fe_stops_vm_for_reset),
+	CUNIT_TEST(test_i8042_fe_command_requests_reset),
+	CUNIT_TEST(test_i8042_probe_answers_and_ports_are_benign),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(f) { #f, f }
-		T(test_host_bridge_ids_read_through_cf8),
-		T(test_device_ids_and_class_read_through_cf8),
-		T(test_absent_devices_read_all_ones),
-		T(test_cf8_latch_reads_back_and_ignores_narrow_access),
-		T(test_readonly_bits_stay_readonly),
-		T(test_unaligned_and_odd_size_config_access),
-		T(test_bar_sizing_probe_returns_size_mask),
-		T(test_firmware_assignment_places_bars_in_windows),
-		T(test_bar_reprogramming_moves_mmio_range),
-		T(test_io_bar_moves_through_cfc_on_same_bus),
-		T(test_command_decode_bits_map_and_unmap_bars),
-		T(test_bar_outside_windows_or_overlapping_does_not_decode),
-		T(test_capability_walk_finds_msix),
-		T(test_cap_add_chains_and_runs_out_of_space),
-		T(test_msix_table_write_delivers_unmasked_vector),
-		T(test_msix_masked_vector_sets_pba_and_fires_on_unmask),
-		T(test_msix_function_mask_and_disable_hold_delivery),
-		T(test_msix_odd_table_accesses_are_ignored),
-		T(test_hostile_config_and_bar_values_never_crash),
-		T(test_unknown_device_type_is_enoent),
-		T(test_slots_fill_up_and_bar_validation),
-		T(test_msix_irqfd_without_vm_is_enodev),
-		T(test_intx_pin_line_and_level_follow_the_device),
-		T(test_intx_shared_gsi_stays_up_while_any_device_asserts),
-		T(test_msix_irqfd_gets_gsi_route_in_kvm),
-		T(test_guest_probes_and_moves_bars_through_cf8),
-		T(test_guest_i8042_fe_stops_vm_for_reset),
-		T(test_i8042_fe_command_requests_reset),
-		T(test_i8042_probe_answers_and_ports_are_benign),
-#undef T
-	};
-	CU_pSuite s;
-	unsigned failed;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("pci", NULL, NULL);
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("pci", NULL, NULL, pci_tests);
+	return cunit_run_all();
 }
