@@ -78,9 +78,11 @@ static int irqfd_ioctl(struct hv_msix *m, unsigned v, bool assign)
 				 .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
 
 	if (ioctl(m->dev->host->cfg.vm_fd, KVM_IRQFD, &req) < 0) {
+		int err = errno; /* the log below may change errno */
+
 		pv_log_err(TAG, "%s: KVM_IRQFD %s vector %u: %s", m->dev->name,
-			   assign ? "assign" : "deassign", v, strerror(errno));
-		return -errno;
+			   assign ? "assign" : "deassign", v, strerror(err));
+		return -err;
 	}
 	m->irqfd[v].attached = assign;
 	return 0;
