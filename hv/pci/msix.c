@@ -262,8 +262,13 @@ bool hv_msix_bar_access(struct hv_msix *m, unsigned bar, uint64_t offset, void *
 	}
 	if (offset >= m->pba_off && offset < m->pba_off + plen) {
 		if (!is_write) {
-			if (len > m->pba_off + plen - offset)
-				len = (unsigned)(m->pba_off + plen - offset);
+			uint64_t left = m->pba_off + plen - offset;
+
+			/* Bytes past the PBA read as zero, not as the caller's buffer. */
+			if (len > left) {
+				memset((uint8_t *)data + left, 0, len - left);
+				len = (unsigned)left;
+			}
 			pthread_mutex_lock(&m->lock);
 			pba_read(m, offset - m->pba_off, data, len);
 			pthread_mutex_unlock(&m->lock);

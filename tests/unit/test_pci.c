@@ -501,6 +501,26 @@ static void test_msix_odd_table_accesses_are_ignored(void)
 	teardown();
 }
 
+/* A read running past the end of the PBA gets zeros for the bytes beyond it,
+ * not whatever the VMM's buffer held before (kvm_run's stale MMIO data). */
+static void test_msix_pba_read_past_its_end_is_zero_filled(void)
+{
+	unsigned cap, nr;
+	uint64_t pba_end;
+	uint8_t buf[8];
+
+	setup();
+	cap = cap_find(tdev->slot, HV_PCI_CAP_ID_MSIX);
+	nr = (cfg_read(tdev->slot, cap + 2, 2) & 0x7ff) + 1;
+	pba_end = bar_addr(tdev->slot, 2) + (cfg_read(tdev->slot, cap + 8, 4) & ~7u) +
+		  (nr + 63) / 64 * 8;
+	memset(buf, 0xaa, sizeof(buf));
+	hv_io_dispatch(&mmio, pba_end - 4, buf, 8, false);
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		CU_ASSERT_EQUAL(buf[i], 0);
+	teardown();
+}
+
 static void test_hostile_config_and_bar_values_never_crash(void)
 {
 	unsigned seed = 12345;
@@ -653,6 +673,7 @@ static const struct cunit_test pci_tests[] = {
 	CUNIT_TEST(test_msix_masked_vector_sets_pba_and_fires_on_unmask),
 	CUNIT_TEST(test_msix_function_mask_and_disable_hold_delivery),
 	CUNIT_TEST(test_msix_odd_table_accesses_are_ignored),
+	CUNIT_TEST(test_msix_pba_read_past_its_end_is_zero_filled),
 	CUNIT_TEST(test_hostile_config_and_bar_values_never_crash),
 	CUNIT_TEST(test_unknown_device_type_is_enoent),
 	CUNIT_TEST(test_slots_fill_up_and_bar_validation),
