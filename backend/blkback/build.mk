@@ -1,0 +1,31 @@
+# backend/blkback/: request handling, the pvkvm-blkback daemon, the store handshake.
+BLKBACK_OBJS := $(addprefix $(B)/obj/backend/blkback/,blkback_req.o blkback_queue.o blkback_dev.o blkback_bus.o)
+BLKBACK_CPPFLAGS := -Ibackend/blkback -Ibackend/blk -Ibackend/lib -Ihv/pv -Ixenstore-like
+$(B)/obj/backend/blkback/%.o: CPPFLAGS_PV += $(BLKBACK_CPPFLAGS)
+$(B)/lib/libpvblkback.a: $(BLKBACK_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+PVKVM_LIBS += $(B)/lib/libpvblkback.a
+
+BLKBACK_DEP_LIBS := $(B)/lib/libpvblkback.a $(B)/lib/libpvback.a $(B)/lib/libpvblk.a \
+	$(B)/lib/libpvstore.a $(B)/lib/libpvstored.a $(B)/lib/libpvutil.a
+$(B)/bin/pvkvm-blkback: $(B)/obj/backend/blkback/blkbackd.o $(BLKBACK_DEP_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< -Wl,--start-group $(BLKBACK_DEP_LIBS) -Wl,--end-group $(BLK_LDLIBS)
+PROGS += $(B)/bin/pvkvm-blkback
+
+# Host-harness tests: a fake guest over a memfd against the real backend.
+BLKBACK_TEST_NAMES := test_blkback
+$(BLKBACK_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS)
+$(B)/obj/tests/unit/blkback_fake_guest.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS)
+BLKBACK_TESTS := $(BLKBACK_TEST_NAMES:%=$(B)/tests/%)
+# (tests/harness/build.mk is read after this file: name its outputs here.)
+BLKBACK_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o \
+	$(B)/lib/libpvplat.a $(B)/lib/libpvfront.a
+$(BLKBACK_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/unit/blkback_fake_guest.o \
+		$(BLKBACK_HARNESS_DEPS) $(BLKBACK_DEP_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/unit/blkback_fake_guest.o $(HARNESS_OBJS) \
+		-Wl,--start-group $(HARNESS_LIBS) $(BLKBACK_DEP_LIBS) -Wl,--end-group \
+		$(CUNIT_LDLIBS) $(BLK_LDLIBS)
+UNIT_TESTS += $(BLKBACK_TESTS)
