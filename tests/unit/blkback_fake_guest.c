@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,4 +134,67 @@ void fg_fill(void *buf, size_t len, uint64_t sector, uint32_t seed)
 
 	for (size_t i = 0; i < len / 8; i++)
 		w[i] = (sector + i / 64) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)seed << 32) ^ i;
+}
+
+int fg_spawn_blkback(const char *const *args)
+{
+	char exe[4096], bin[4200];
+	const char *argv[32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	unsigned i = 0;
+	pid_t pid;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(bin, sizeof(bin), "%s/../bin/pvkvm-blkback", exe);
+	argv[i++] = bin;
+	while (args[i - 1] && i < 31) {
+		argv[i] = args[i - 1];
+		i++;
+	}
+	argv[i] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void fg_kill9(int pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+int fg_write_stream(struct blkfront *bf, struct harness_guest *g, uint8_t *buf, unsigned n_ios,
+		    uint32_t io_bytes, unsigned qd, unsigned mid_after, void (*mid)(void *), void *opaque)
+{
+	unsigned next = 0, done = 0;
+	bool mid_done = false;
+
+	while (done < n_ios) {
+		while (next < n_ios && blkfront_in_flight(bf, 0) < qd) {
+			struct blkfront_io io = { .op = BLKIF_OP_WRITE, .len_bytes = io_bytes, .tag = next,
+						  .sector = (uint64_t)next * io_bytes / 512,
+						  .buf_gpa = harness_gpa(g, buf + (size_t)next * io_bytes) };
+
+			if (blkfront_submit(bf, 0, &io))
+				break;
+			next++;
+		}
+		blkfront_kick(bf, 0);
+		if (!mid_done && done >= mid_after) {
+			mid_done = true;
+			mid(opaque);
+		}
+		int st = fg_wait_one(bf, 0, NULL);
+
+		if (st)
+			return st;
+		done++;
+	}
+	return 0;
 }

@@ -29,6 +29,18 @@ int fg_io(struct blkfront *bf, unsigned q, uint8_t op, uint8_t flags, uint64_t s
 	  void *buf, uint32_t len, struct harness_guest *g);
 /* Waits for one completion (10 s bound); status or -1000. */
 int fg_wait_one(struct blkfront *bf, unsigned q, uint64_t *tag);
+/* Starts build/bin/pvkvm-blkback (next to the test binary's directory) with
+ * args (NULL-terminated); returns its pid or -1. */
+int fg_spawn_blkback(const char *const *args);
+/* kill -9 and reap. */
+void fg_kill9(int pid);
+/* Writes n_ios writes of io_bytes at qd from buf (guest RAM holding
+ * n_ios * io_bytes), sector = i * io_bytes / 512; calls mid(opaque) once after
+ * `mid_after` completions (with requests in flight), e.g. to kill and restart
+ * the backend.  0 or the first bad status. */
+int fg_write_stream(struct blkfront *bf, struct harness_guest *g, uint8_t *buf, unsigned n_ios,
+		    uint32_t io_bytes, unsigned qd, unsigned mid_after, void (*mid)(void *), void *opaque);
+
 /* Deterministic pattern for (sector, seed). */
 void fg_fill(void *buf, size_t len, uint64_t sector, uint32_t seed);
 

@@ -58,7 +58,7 @@ static void rig_down(struct rig *r)
 
 static int suite_init(void)
 {
-	g = fg_guest_new(96);
+	g = fg_guest_new(256);
 	return g ? 0 : 1;
 }
 
@@ -448,6 +448,60 @@ static void test_hostile_ring_index_disconnects_only_that_device(void)
 	rig_down(&good);
 }
 
+struct restart_ctx {
+	struct blkfront *bf;
+	const char *const *args;
+	int pid;
+	unsigned in_flight_at_kill;
+};
+
+static void kill_and_restart(void *opaque)
+{
+	struct restart_ctx *c = opaque;
+
+	c->in_flight_at_kill = blkfront_in_flight(c->bf, 0);
+	fg_kill9(c->pid);
+	for (int i = 0; i < 2000 && pv_ctl_nr_conns(g->ctl); i++)
+		usleep(1000);
+	blkfront_recover(c->bf);
+	c->pid = fg_spawn_blkback(c->args);
+	blkfront_kick(c->bf, 0);
+}
+
+static void test_killed_backend_restarts_and_frontend_resubmits_in_flight(void)
+{
+	enum { N = 160, IO = 256 << 10 };
+	struct blkfront *bf = calloc(1, sizeof(*bf));
+	char path[256], spec[300], ref[16], port[16];
+	uint8_t *buf = fg_alloc(g, (size_t)N * IO);
+	struct restart_ctx c = { .bf = bf };
+
+	CU_ASSERT_FATAL(bf && buf && fg_image_new(path, sizeof(path), (uint64_t)N * IO) == 0);
+	CU_ASSERT_FATAL(blkfront_init(bf, &g->front, 0, 1, 0) == 0);
+	snprintf(spec, sizeof(spec), "%s,cache=none,io=io_uring", path);
+	snprintf(ref, sizeof(ref), "%u", bf->q[0].ring_ref[0]);
+	snprintf(port, sizeof(port), "%u", bf->q[0].port);
+	const char *args[] = { "--ctl", g->ctl_path, "--domid", "5", "--devid", "9", "--disk", spec,
+			       "--ring-ref", ref, "--event-channel", port, NULL };
+	c.args = args;
+	for (unsigned i = 0; i < N; i++)
+		fg_fill(buf + (size_t)i * IO, IO, (uint64_t)i * IO / 512, 11);
+	c.pid = fg_spawn_blkback(args);
+	CU_ASSERT_FATAL(c.pid > 0);
+	CU_ASSERT_EQUAL(fg_write_stream(bf, g, buf, N, IO, 32, N / 3, kill_and_restart, &c), 0);
+	CU_ASSERT(c.in_flight_at_kill > 0);
+	CU_ASSERT_EQUAL(fg_io(bf, 0, BLKIF_OP_FLUSH, 0, 0, NULL, 0, g), 0);
+	for (unsigned i = 0; i < N; i++)
+		host_expect(path, (uint64_t)i * IO, buf + (size_t)i * IO, IO);
+	CU_ASSERT_EQUAL(bf->bogus_rsps, 0);
+	kill(c.pid, SIGTERM);
+	waitpid(c.pid, NULL, 0);
+	for (int i = 0; i < 2000 && pv_ctl_nr_conns(g->ctl); i++)
+		usleep(1000);
+	unlink(path);
+	free(bf);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -466,6 +520,7 @@ int main(void)
 	CU_add_test(s, "discard_and_write_zeroes_reach_the_host_file", test_discard_and_write_zeroes_reach_the_host_file);
 	CU_add_test(s, "bad_requests_get_errors_and_other_disk_keeps_serving", test_bad_requests_get_errors_and_other_disk_keeps_serving);
 	CU_add_test(s, "hostile_ring_index_disconnects_only_that_device", test_hostile_ring_index_disconnects_only_that_device);
+	CU_add_test(s, "killed_backend_restarts_and_frontend_resubmits_in_flight", test_killed_backend_restarts_and_frontend_resubmits_in_flight);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	int failed = (int)CU_get_number_of_failures();
