@@ -15,7 +15,7 @@ $(B)/bin/pvkvm-blkback: $(B)/obj/backend/blkback/blkbackd.o $(BLKBACK_DEP_LIBS)
 PROGS += $(B)/bin/pvkvm-blkback
 
 # Host-harness tests: a fake guest over a memfd against the real backend.
-BLKBACK_TEST_NAMES := test_blkback
+BLKBACK_TEST_NAMES := test_blkback test_blkback_bus
 $(BLKBACK_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS)
 $(B)/obj/tests/unit/blkback_fake_guest.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS)
 BLKBACK_TESTS := $(BLKBACK_TEST_NAMES:%=$(B)/tests/%)
