@@ -643,6 +643,18 @@ void *hv_pci_gpa_to_hva(struct hv_pci_host *host, uint64_t gpa, uint64_t len)
 	return host->cfg.gpa_to_hva(host->cfg.mem_opaque, gpa, len);
 }
 
+bool hv_pci_bus_master_enabled(struct hv_pci_dev *dev)
+{
+	bool on;
+
+	if (!dev->host)
+		return false;
+	pthread_mutex_lock(&dev->host->cfg_lock);
+	on = dev->cfg[HV_PCI_COMMAND] & HV_PCI_CMD_MASTER;
+	pthread_mutex_unlock(&dev->host->cfg_lock);
+	return on;
+}
+
 /* Weak, so a build without any device type still links. */
 extern const struct hv_pci_dev_type __start_hv_pci_dev_types[] __attribute__((weak));
 extern const struct hv_pci_dev_type __stop_hv_pci_dev_types[] __attribute__((weak));

@@ -158,6 +158,8 @@ int hv_pci_host_add(struct hv_pci_host *host, struct hv_pci_dev *dev, int slot);
 void hv_pci_cfg_access(struct hv_pci_host *host, unsigned bus, unsigned devfn,
 		       unsigned offset, void *data, unsigned len, bool is_write);
 void *hv_pci_gpa_to_hva(struct hv_pci_host *host, uint64_t gpa, uint64_t len);
+/* Whether the guest let dev master the bus (command bit 2): DMA only then. */
+bool hv_pci_bus_master_enabled(struct hv_pci_dev *dev);
 
 /* Device construction, before hv_pci_host_add(). class_code is 24 bits:
  * base class << 16 | subclass << 8 | prog-if. */

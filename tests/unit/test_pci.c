@@ -248,8 +248,10 @@ static void test_readonly_bits_stay_readonly(void)
 	/* Writable: interrupt line; command keeps only its defined bits. */
 	cfg_write(1, HV_PCI_INT_LINE, 0x0b, 1);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_INT_LINE, 1), 0x0b);
+	CU_ASSERT_FALSE(hv_pci_bus_master_enabled(tdev));
 	cfg_write(1, HV_PCI_COMMAND, 0xffff, 2);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_COMMAND, 2), 0x0407);
+	CU_ASSERT(hv_pci_bus_master_enabled(tdev));
 	/* No expansion ROM: sizing reads zero. */
 	cfg_write(1, HV_PCI_ROM_ADDRESS, 0xffffffff, 4);
 	CU_ASSERT_EQUAL(cfg_read(1, HV_PCI_ROM_ADDRESS, 4), 0);
@@ -527,10 +529,16 @@ static void test_hostile_config_and_bar_values_never_crash(void)
 			io_write(&pio, 0xcfc + (r >> 4) % 4, v, len);
 		else
 			io_read(&pio, 0xcfc + (r >> 4) % 4, len);
-		if (hv_pci_bar_addr(tdev, 2, &a))
-			io_write(&mmio, a + (v % 4096), v, 4);
+		if (hv_pci_bar_addr(tdev, 2, &a)) { /* MSI-X table and PBA, any size */
+			uint64_t q = (uint64_t)v << 32 | r, off = a + (v % 4096);
+			unsigned qlen = 1u << ((r >> 8) % 4);
+
+			hv_io_dispatch(&mmio, off, &q, qlen, (r >> 12) & 1);
+			hv_pci_msix_notify(tdev, (r >> 16) % HV_TESTDEV_NR_VECTORS);
+		}
 		if (hv_pci_bar_addr(tdev, 0, &a))
 			io_write(&mmio, a + (v % 4096), v, len);
+		io_write(&mmio, ECAM_BASE + (r % (1u << 20)), v, len);
 	}
 	/* The host bridge still answers. */
 	CU_ASSERT_EQUAL(cfg_read(0, 0, 2), HV_PCI_HOST_VENDOR);
@@ -798,6 +806,46 @@ static void test_guest_probes_and_moves_bars_through_cf8(void)
 	hv_vm_destroy(vm);
 }
 
+static void guest_reset(void *opaque)
+{
+	hv_vm_request_reset(opaque);
+}
+
+/* The guest pulses the i8042 reset line: the VM stops with a reset request. */
+static void test_guest_i8042_fe_stops_vm_for_reset(void)
+{
+	static const uint8_t code[] = {
+		0xb0, 0xaa, 0xe6, 0x64, /* self-test */
+		0xe4, 0x60,             /* in al, 0x60 (0x55) */
+		0xb0, 0xfe, 0xe6, 0x64, /* pulse reset */
+		0xb0, 0x09, 0xe7, 0xf4, /* not reached: debug exit 9 */
+	};
+	struct hv_vm_opts o = { .name = "kbd", .mem_bytes = 8u << 20, .nr_vcpus = 1,
+				.no_irqchip = true };
+	struct hv_i8042 k;
+	struct hv_vm *vm;
+	const char *err;
+	pthread_t wd;
+	enum hv_stop_reason why;
+
+	if (hv_vm_create(&vm, &o, &err) < 0) {
+		fprintf(stderr, "note: no KVM VM here (%s); guest test skipped\n", err);
+		return;
+	}
+	memcpy(hv_vm_gpa_to_hva(vm, 0x100000, sizeof(code)), code, sizeof(code));
+	hv_boot_regs_pvh(vm, 0x100000, 0);
+	CU_ASSERT_FATAL(hv_i8042_init(&k, &vm->pio, guest_reset, vm) == 0);
+	CU_ASSERT_FATAL(hv_debug_exit_init(vm) == 0);
+	pthread_create(&wd, NULL, guest_watchdog, vm);
+	why = hv_vm_run(vm);
+	pthread_join(wd, NULL);
+	CU_ASSERT_EQUAL(why, HV_STOP_RESET);
+	CU_ASSERT_EQUAL(k.resets, 1);
+	hv_vm_stop_vcpus(vm);
+	hv_i8042_destroy(&k);
+	hv_vm_destroy(vm);
+}
+
 /* --- i8042 ------------------------------------------------------------------ */
 
 static void count_reset(void *opaque)
@@ -890,6 +938,7 @@ int main(void)
 		T(test_intx_shared_gsi_stays_up_while_any_device_asserts),
 		T(test_msix_irqfd_gets_gsi_route_in_kvm),
 		T(test_guest_probes_and_moves_bars_through_cf8),
+		T(test_guest_i8042_fe_stops_vm_for_reset),
 		T(test_i8042_fe_command_requests_reset),
 		T(test_i8042_probe_answers_and_ports_are_benign),
 #undef T
