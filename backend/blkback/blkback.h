@@ -59,6 +59,7 @@ struct blkback_stats {
 	uint64_t lat_ns_max;
 	uint64_t notifies;     /* events sent to the guest */
 	uint64_t wakeups;      /* times a queue thread slept and woke up */
+	uint64_t cpu_ns;       /* CPU time of the queue threads (sampled) */
 };
 
 struct blkback_dev;

@@ -295,15 +295,28 @@ static void q_hostile(struct blkback_queue *q)
 	__atomic_store_n(&q->dev->broken, true, __ATOMIC_RELAXED);
 }
 
+/* The thread's CPU time, for the statistics (a system call: sampled). */
+static void q_sample_cpu(struct blkback_queue *q)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		__atomic_store_n(&q->st.cpu_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+				 __ATOMIC_RELAXED);
+}
+
 static void *q_thread(void *arg)
 {
 	struct blkback_queue *q = arg;
 	uint64_t idle_since = now_ns(), poll_ns = (uint64_t)q->dev->o.poll_us * 1000;
+	unsigned passes = 0;
 
 	while (!__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&q->dev->broken, __ATOMIC_RELAXED)) {
 		int n = q_pass(q);
 
+		if ((++passes & 1023) == 0)
+			q_sample_cpu(q);
 		if (n < 0) {
 			q_hostile(q);
 			break;
@@ -318,6 +331,7 @@ static void *q_thread(void *arg)
 			__builtin_ia32_pause();
 			continue;
 		}
+		q_sample_cpu(q);
 		q_sleep(q);
 		idle_since = 0;
 	}
@@ -330,6 +344,7 @@ static void *q_thread(void *arg)
 		if (q_reap(q, true) < 0)
 			break;
 	q_push(q);
+	q_sample_cpu(q);
 	return NULL;
 }
 

@@ -29,3 +29,16 @@ $(BLKBACK_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/unit/blkb
 		-Wl,--start-group $(HARNESS_LIBS) $(BLKBACK_DEP_LIBS) -Wl,--end-group \
 		$(CUNIT_LDLIBS) $(BLK_LDLIBS)
 UNIT_TESTS += $(BLKBACK_TESTS)
+
+# make bench-blk: pvblk (harness guest, no VM) vs QEMU virtio-blk (mini-guest) vs fio on the host.
+$(B)/obj/tests/bench/bench_blk.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS) -Itests/unit
+$(B)/tests/bench_blk: $(B)/obj/tests/bench/bench_blk.o $(B)/obj/tests/unit/blkback_fake_guest.o \
+		$(BLKBACK_HARNESS_DEPS) $(BLKBACK_DEP_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/unit/blkback_fake_guest.o $(HARNESS_OBJS) \
+		-Wl,--start-group $(HARNESS_LIBS) $(BLKBACK_DEP_LIBS) -Wl,--end-group $(BLK_LDLIBS)
+EXTRA_ALL += $(B)/tests/bench_blk
+bench-blk: $(B)/tests/bench_blk $(B)/bin/pvkvm
+	@B=$(B) bash tests/bench/bench_blk.sh
+BENCH_TARGETS += bench-blk
+.PHONY: bench-blk
