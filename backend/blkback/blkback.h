@@ -106,4 +106,31 @@ int blkback_bus_disconnect(struct blkback_dev *d, struct xs_client *c, uint16_t 
 int blkback_bus_write_stats(struct blkback_dev *d, struct xs_client *c, uint16_t fe_domid,
 			    uint32_t devid);
 
+/* ---- one device served end to end (blkback_serve.c) ----
+ * What pvkvm-blkback runs in main() and what `pvkvm run` starts as a thread
+ * per disk: attach to the guest's control socket, open the image, handshake
+ * through the store (or connect a given ring when store_sock is NULL), serve,
+ * publish statistics every stats_ms; when the frontend closes, wait for it to
+ * connect again (guest reboot) until stopped. */
+struct blkback_serve_opts {
+	const char *ctl_path;      /* the guest's <name>.ctl */
+	const char *store_sock;    /* NULL: direct ring below, no store */
+	uint16_t domid;
+	uint32_t devid;
+	struct blkback_disk_opts disk;
+	struct blkback_queue_cfg direct; /* store_sock == NULL: one queue */
+	unsigned stats_ms;         /* 0 = 1000 */
+	int connect_timeout_ms;    /* waiting for the frontend; 0 = forever */
+};
+
+struct blkback_server;
+
+/* Runs in the calling thread until blkback_server_stop() (from another
+ * thread or a signal handler's eventfd) or a fatal error.  0 or -errno. */
+int blkback_serve(const struct blkback_serve_opts *o, int stop_fd);
+/* The embedded form: a thread running blkback_serve().  0 or -errno. */
+int blkback_server_start(struct blkback_server **out, const struct blkback_serve_opts *o);
+/* Stops it (requests in flight complete, backend state Closed) and frees. */
+void blkback_server_stop(struct blkback_server *s);
+
 #endif

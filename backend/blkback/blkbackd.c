@@ -4,7 +4,6 @@
  * per queue (blkback_queue.c). */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +13,6 @@
 
 #include "blkback.h"
 #include "pv_log.h"
-#include "pvback.h"
-#include "pvback_bus.h"
-#include "xs_client.h"
 
 #define TAG "blkback"
 
@@ -46,10 +42,6 @@ struct blkbackd {
 	unsigned long domid, devid, port, stats_ms;
 	char disk[4096];
 	struct blkback_disk_opts o;
-	struct pvback_dom *dom;
-	struct blkback_dev *dev;
-	struct xs_client *xs;
-	int sfd;
 };
 
 static int parse_args(struct blkbackd *b, int argc, char **argv)
@@ -90,109 +82,59 @@ static int parse_args(struct blkbackd *b, int argc, char **argv)
 	return 0;
 }
 
-static int connect_direct(struct blkbackd *b)
+static int parse_refs(const char *p, struct blkback_queue_cfg *q)
 {
-	struct blkback_queue_cfg q = { .port = (uint32_t)b->port };
-	const char *p = b->refs;
 	unsigned n = 0;
 
-	while (*p && n < (1u << RING_MAX_PAGE_ORDER)) {
+	while (*p) {
 		char *end;
 
-		q.ring_ref[n++] = (uint32_t)strtoul(p, &end, 10);
-		p = *end == ',' ? end + 1 : end;
-		if (end == p && *p)
+		if (n == (1u << RING_MAX_PAGE_ORDER))
 			return -EINVAL;
+		q->ring_ref[n++] = (uint32_t)strtoul(p, &end, 10);
+		if (end == p || (*end && *end != ','))
+			return -EINVAL;
+		p = *end ? end + 1 : end;
 	}
-	while (q.ring_order < RING_MAX_PAGE_ORDER && (1u << q.ring_order) < n)
-		q.ring_order++;
-	if ((1u << q.ring_order) != n)
-		return -EINVAL;
-	return blkback_dev_connect(b->dev, b->dom, &q, 1);
-}
-
-static int serve(struct blkbackd *b)
-{
-	for (;;) {
-		struct pollfd p[2] = { { .fd = pvback_ctl_fd(b->dom), .events = POLLIN },
-				       { .fd = b->sfd, .events = POLLIN } };
-
-		if (poll(p, 2, (int)b->stats_ms) < 0 && errno != EINTR)
-			return -errno;
-		if (p[1].revents)
-			return 0;
-		if (p[0].revents && pvback_ctl_process(b->dom) < 0) {
-			pv_log_info(TAG, "guest went away");
-			return 0;
-		}
-		if (blkback_dev_broken(b->dev))
-			return -EPROTO;
-		if (b->xs) {
-			struct pvback_bus_dev bus;
-
-			blkback_bus_write_stats(b->dev, b->xs, (uint16_t)b->domid, (uint32_t)b->devid);
-			if (!pvback_bus_open(&bus, b->xs, "vbd", (uint16_t)b->domid, (uint32_t)b->devid) &&
-			    pvback_bus_frontend_state(&bus) >= PVBACK_STATE_CLOSING)
-				return 0;
-		}
-	}
-}
-
-static int run(struct blkbackd *b)
-{
-	char dev[32];
-	int err;
-
-	snprintf(dev, sizeof(dev), "vbd/%lu", b->devid);
-	if ((err = blkback_dev_open(&b->dev, &b->o))) {
-		fprintf(stderr, "pvkvm-blkback: %s: %s\n", b->o.path, strerror(-err));
-		return 1;
-	}
-	if ((err = pvback_attach(&b->dom, b->ctl, dev))) {
-		fprintf(stderr, "pvkvm-blkback: %s: attach %s: %s\n", b->ctl, dev, strerror(-err));
-		return 2;
-	}
-	if (b->store && (err = xs_client_open(b->store, &b->xs))) {
-		fprintf(stderr, "pvkvm-blkback: %s: %s\n", b->store, strerror(-err));
-		return 2;
-	}
-	if (b->xs)
-		err = blkback_bus_connect(b->dev, b->xs, b->dom, (uint16_t)b->domid,
-					  (uint32_t)b->devid, 60000);
-	else
-		err = connect_direct(b);
-	if (err) {
-		fprintf(stderr, "pvkvm-blkback: vbd %lu: connect: %s\n", b->devid, strerror(-err));
-		return 2;
-	}
-	pv_log_info(TAG, "serving %s to domain %lu as vbd %lu", b->o.path, b->domid, b->devid);
-	err = serve(b);
-	if (b->xs)
-		blkback_bus_disconnect(b->dev, b->xs, (uint16_t)b->domid, (uint32_t)b->devid);
-	else
-		blkback_dev_disconnect(b->dev);
-	return err ? 2 : 0;
+	while (q->ring_order < RING_MAX_PAGE_ORDER && (1u << q->ring_order) < n)
+		q->ring_order++;
+	return n && (1u << q->ring_order) == n ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv)
 {
-	struct blkbackd b = { .sfd = -1 };
+	struct blkbackd b = { 0 };
+	struct blkback_serve_opts o = { 0 };
 	sigset_t set;
-	int rc;
+	int sfd, err;
 
 	if (parse_args(&b, argc, argv))
 		return 1;
+	o.ctl_path = b.ctl;
+	o.store_sock = b.store;
+	o.domid = (uint16_t)b.domid;
+	o.devid = (uint32_t)b.devid;
+	o.disk = b.o;
+	o.stats_ms = (unsigned)b.stats_ms;
+	o.direct.port = (uint32_t)b.port;
+	if (!b.store && parse_refs(b.refs, &o.direct)) {
+		fprintf(stderr, "pvkvm-blkback: --ring-ref: 1, 2, 4, 8 or 16 grant references expected\n");
+		return 1;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	b.sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	rc = run(&b);
-	blkback_dev_close(b.dev);
-	if (b.xs)
-		xs_client_close(b.xs);
-	if (b.dom)
-		pvback_detach(b.dom);
-	close(b.sfd);
-	return rc;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		perror("pvkvm-blkback: signalfd");
+		return 2;
+	}
+	err = blkback_serve(&o, sfd);
+	close(sfd);
+	if (err) {
+		fprintf(stderr, "pvkvm-blkback: vbd %lu: %s\n", b.devid, strerror(-err));
+		return err == -EINVAL || err == -ENOENT ? 1 : 2;
+	}
+	return 0;
 }

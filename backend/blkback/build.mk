@@ -1,5 +1,5 @@
 # backend/blkback/: request handling, the pvkvm-blkback daemon, the store handshake.
-BLKBACK_OBJS := $(addprefix $(B)/obj/backend/blkback/,blkback_req.o blkback_queue.o blkback_dev.o blkback_bus.o)
+BLKBACK_OBJS := $(addprefix $(B)/obj/backend/blkback/,blkback_req.o blkback_queue.o blkback_dev.o blkback_bus.o blkback_serve.o)
 BLKBACK_CPPFLAGS := -Ibackend/blkback -Ibackend/blk -Ibackend/lib -Ihv/pv -Ixenstore-like
 $(B)/obj/backend/blkback/%.o: CPPFLAGS_PV += $(BLKBACK_CPPFLAGS)
 $(B)/lib/libpvblkback.a: $(BLKBACK_OBJS)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -58,7 +59,7 @@ static uint64_t rng(uint64_t *s)
 static uint64_t run(struct blkfront *bf, struct harness_guest *g, uint8_t *bufs, const struct job *j,
 		    uint64_t *lat, uint64_t lat_cap, uint64_t *n_lat)
 {
-	uint64_t t_sub[BLKFRONT_MAX_ENTS], seed = 0x12345678, seq = 0, ios = 0;
+	uint64_t t_sub[BLKFRONT_MAX_ENTS], seed = 0x12345678, seq = 0, ios = 0, idle_since = 0;
 	uint64_t end = now_ns() + j->secs * 1000000000u, blocks = j->disk_bytes / j->bs;
 	uint32_t free_slots[BLKFRONT_MAX_ENTS], nfree = 0;
 	struct blkfront_cpl c[64];
@@ -89,7 +90,17 @@ static uint64_t run(struct blkfront *bf, struct harness_guest *g, uint8_t *bufs,
 		int n = blkfront_poll(bf, 0, c, 64);
 		if (n < 0)
 			break;
-		uint64_t t = n ? now_ns() : 0;
+		uint64_t t = now_ns();
+		/* A vCPU spins; a host thread on a shared machine gives the
+		 * backend its core back after a while. */
+		if (n == 0) {
+			if (!idle_since)
+				idle_since = t;
+			else if (t - idle_since > 20000)
+				sched_yield();
+			continue;
+		}
+		idle_since = 0;
 		for (int i = 0; i < n; i++) {
 			if (c[i].status)
 				fprintf(stderr, "bench_blk: I/O error %d\n", c[i].status);

@@ -215,9 +215,50 @@ static void test_daemon_killed_and_restarted_reconnects_through_store(void)
 		CU_ASSERT(memcmp(rb, buf + (size_t)i * IO, IO) == 0);
 	}
 	CU_ASSERT_EQUAL(pvfront_bus_close(&xs, &dev), 0);
-	waitpid(pid, NULL, 0);
+	kill(pid, SIGTERM);
+	int status = -1;
+	waitpid(pid, &status, 0);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	unlink(path);
 	free(bf);
+}
+
+static void test_embedded_server_serves_again_after_frontend_reboot(void)
+{
+	struct blkfront *bf = calloc(1, sizeof(*bf)), *bf2 = calloc(1, sizeof(*bf2));
+	struct blkback_serve_opts o = { .domid = HARNESS_DOMID, .devid = 51744, .stats_ms = 100 };
+	struct blkback_server *srv;
+	struct pvfront_dev dev;
+	char path[256], spec[300], err[64], *v;
+	uint8_t *buf = fg_alloc(g, 8192), *rb = fg_alloc(g, 8192);
+
+	CU_ASSERT_FATAL(fg_image_new(path, sizeof(path), 4 << 20) == 0);
+	snprintf(spec, sizeof(spec), "%s,io=threads,cache=writeback", path);
+	CU_ASSERT_FATAL(blkback_disk_opts_parse(&o.disk, spec, err, sizeof(err)) == 0);
+	o.ctl_path = g->ctl_path;
+	o.store_sock = sock;
+	CU_ASSERT_FATAL(add_vbd(51744, path) == 0);
+	CU_ASSERT_FATAL(find_dev(51744, &dev) == 0);
+	CU_ASSERT_FATAL(blkback_server_start(&srv, &o) == 0);
+	CU_ASSERT_EQUAL_FATAL(blkfront_bus_connect(bf, &xs, &dev, 1, 0), 0);
+	fg_fill(buf, 8192, 64, 4);
+	CU_ASSERT_EQUAL(fg_io(bf, 0, BLKIF_OP_WRITE, BLKIF_F_FUA, 64, buf, 8192, g), 0);
+	usleep(300000);
+	v = dom0_read("/local/domain/0/backend/vbd/5/51744/statistics/wr_req");
+	CU_ASSERT(v && !strcmp(v, "1"));
+	free(v);
+	/* The guest reboots: closes, then connects with fresh rings. */
+	CU_ASSERT_EQUAL(pvfront_bus_close(&xs, &dev), 0);
+	CU_ASSERT_EQUAL_FATAL(blkfront_bus_connect(bf2, &xs, &dev, 1, 0), 0);
+	CU_ASSERT_EQUAL(fg_io(bf2, 0, BLKIF_OP_READ, 0, 64, rb, 8192, g), 0);
+	CU_ASSERT(memcmp(buf, rb, 8192) == 0);
+	blkback_server_stop(srv);
+	v = dom0_read("/local/domain/0/backend/vbd/5/51744/state");
+	CU_ASSERT(v && !strcmp(v, "6"));
+	free(v);
+	unlink(path);
+	free(bf);
+	free(bf2);
 }
 
 int main(void)
@@ -229,6 +270,7 @@ int main(void)
 	s = CU_add_suite("blkback_bus", suite_init, suite_clean);
 	CU_add_test(s, "handshake_multiqueue_multipage_then_io_and_statistics", test_handshake_multiqueue_multipage_then_io_and_statistics);
 	CU_add_test(s, "daemon_killed_and_restarted_reconnects_through_store", test_daemon_killed_and_restarted_reconnects_through_store);
+	CU_add_test(s, "embedded_server_serves_again_after_frontend_reboot", test_embedded_server_serves_again_after_frontend_reboot);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	int failed = (int)CU_get_number_of_failures();
