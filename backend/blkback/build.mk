@@ -23,7 +23,7 @@ BLKBACK_TESTS := $(BLKBACK_TEST_NAMES:%=$(B)/tests/%)
 BLKBACK_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o \
 	$(B)/lib/libpvplat.a $(B)/lib/libpvfront.a
 $(BLKBACK_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/unit/blkback_fake_guest.o \
-		$(BLKBACK_HARNESS_DEPS) $(BLKBACK_DEP_LIBS)
+		$(BLKBACK_HARNESS_DEPS) $(BLKBACK_DEP_LIBS) | $(B)/bin/pvkvm $(B)/bin/pvkvm-blkback
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $< $(B)/obj/tests/unit/blkback_fake_guest.o $(HARNESS_OBJS) \
 		-Wl,--start-group $(HARNESS_LIBS) $(BLKBACK_DEP_LIBS) -Wl,--end-group \
@@ -42,3 +42,4 @@ bench-blk: $(B)/tests/bench_blk $(B)/bin/pvkvm
 	@B=$(B) bash tests/bench/bench_blk.sh
 BENCH_TARGETS += bench-blk
 .PHONY: bench-blk
+PVKVM_OBJS += $(B)/obj/backend/blkback/cmd_blkstat.o

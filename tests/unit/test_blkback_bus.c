@@ -247,6 +247,16 @@ static void test_embedded_server_serves_again_after_frontend_reboot(void)
 	v = dom0_read("/local/domain/0/backend/vbd/5/51744/statistics/wr_req");
 	CU_ASSERT(v && !strcmp(v, "1"));
 	free(v);
+	/* `pvkvm blkstat` shows them. */
+	char cmd[512], line[512] = "";
+	snprintf(cmd, sizeof(cmd), "exec \"$(dirname \"$(readlink /proc/%d/exe)\")/../bin/pvkvm\" "
+		 "blkstat --socket %s 5 51744", (int)getpid(), sock);
+	FILE *p = popen(cmd, "r");
+	CU_ASSERT_FATAL(p != NULL);
+	while (fgets(line, sizeof(line), p) && !strstr(line, "wr_req"))
+		;
+	CU_ASSERT_EQUAL(pclose(p), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "wr_req 1 "));
 	/* The guest reboots: closes, then connects with fresh rings. */
 	CU_ASSERT_EQUAL(pvfront_bus_close(&xs, &dev), 0);
 	CU_ASSERT_EQUAL_FATAL(blkfront_bus_connect(bf2, &xs, &dev, 1, 0), 0);
