@@ -502,6 +502,110 @@ static void test_killed_backend_restarts_and_frontend_resubmits_in_flight(void)
 	free(bf);
 }
 
+/* Each 4 KiB page of block b at generation gen starts with {b, page, gen}. */
+static void gen_fill(uint8_t *p, unsigned b, uint32_t bytes, uint64_t gen)
+{
+	for (uint32_t off = 0; off < bytes; off += 4096) {
+		uint64_t *w = (uint64_t *)(p + off);
+
+		w[0] = b;
+		w[1] = off / 4096;
+		w[2] = gen;
+		for (unsigned i = 3; i < 512; i++)
+			w[i] = gen * 0x9e3779b97f4a7c15ull + b * 131 + i;
+	}
+}
+
+/* Every page on the host file holds a whole generation >= acked[b]. */
+static unsigned durability_violations(const char *path, unsigned nblk, uint32_t bytes,
+				      const uint64_t *acked, uint64_t newest)
+{
+	uint8_t *want = malloc(4096), *page = malloc(4096);
+	int fd = open(path, O_RDONLY);
+	unsigned bad = 0;
+
+	for (unsigned b = 0; b < nblk && fd >= 0; b++)
+		for (uint32_t off = 0; off < bytes; off += 4096) {
+			uint64_t gen;
+
+			if (pread(fd, page, 4096, (off_t)b * bytes + off) != 4096) {
+				bad++;
+				continue;
+			}
+			gen = ((uint64_t *)page)[2];
+			gen_fill(want, b, 4096, gen);
+			((uint64_t *)want)[1] = off / 4096;
+			bool whole = !memcmp(page + 24, want + 24, 4096 - 24) && ((uint64_t *)page)[0] == b;
+			if (gen < acked[b] || gen > newest || (gen && !whole))
+				bad++;
+		}
+	if (fd >= 0)
+		close(fd);
+	free(want);
+	free(page);
+	return fd < 0 ? 1 : bad;
+}
+
+static void test_flushed_writes_survive_repeated_backend_kills(void)
+{
+	enum { NBLK = 64, BS = 16 << 10, ROUNDS = 10, QD = 16 };
+	struct blkfront *bf = calloc(1, sizeof(*bf));
+	uint64_t acked[NBLK] = { 0 };
+	char path[256], spec[300], ref[16], port[16];
+	uint8_t *buf = fg_alloc(g, (size_t)NBLK * BS);
+	unsigned kills = 0, violations = 0;
+	int pid;
+
+	CU_ASSERT_FATAL(bf && buf && fg_image_new(path, sizeof(path), (uint64_t)NBLK * BS) == 0);
+	CU_ASSERT_FATAL(blkfront_init(bf, &g->front, 0, 1, 0) == 0);
+	snprintf(spec, sizeof(spec), "%s,cache=writeback,io=io_uring", path);
+	snprintf(ref, sizeof(ref), "%u", bf->q[0].ring_ref[0]);
+	snprintf(port, sizeof(port), "%u", bf->q[0].port);
+	const char *args[] = { "--ctl", g->ctl_path, "--domid", "5", "--devid", "10", "--disk", spec,
+			       "--ring-ref", ref, "--event-channel", port, NULL };
+	pid = fg_spawn_blkback(args);
+	for (uint64_t gen = 1; gen <= ROUNDS; gen++) {
+		unsigned next = 0, done = 0;
+
+		for (unsigned b = 0; b < NBLK; b++)
+			gen_fill(buf + (size_t)b * BS, b, BS, gen);
+		while (done < NBLK) {
+			while (next < NBLK && blkfront_in_flight(bf, 0) < QD) {
+				struct blkfront_io io = { .op = BLKIF_OP_WRITE, .len_bytes = BS,
+							  .sector = (uint64_t)next * BS / 512,
+							  .buf_gpa = harness_gpa(g, buf + (size_t)next * BS) };
+				CU_ASSERT_FATAL(blkfront_submit(bf, 0, &io) == 0);
+				next++;
+			}
+			blkfront_kick(bf, 0);
+			if (gen % 3 == 0 && done == NBLK / 2) {
+				/* Kill with writes in flight; what was flushed is there. */
+				fg_kill9(pid);
+				kills++;
+				violations += durability_violations(path, NBLK, BS, acked, gen);
+				for (int i = 0; i < 2000 && pv_ctl_nr_conns(g->ctl); i++)
+					usleep(1000);
+				blkfront_recover(bf);
+				pid = fg_spawn_blkback(args);
+				blkfront_kick(bf, 0);
+			}
+			CU_ASSERT_EQUAL_FATAL(fg_wait_one(bf, 0, NULL), 0);
+			done++;
+		}
+		CU_ASSERT_EQUAL_FATAL(fg_io(bf, 0, BLKIF_OP_FLUSH, 0, 0, NULL, 0, g), 0);
+		for (unsigned b = 0; b < NBLK; b++)
+			acked[b] = gen;
+	}
+	fg_kill9(pid);
+	violations += durability_violations(path, NBLK, BS, acked, ROUNDS);
+	CU_ASSERT_EQUAL(kills, ROUNDS / 3);
+	CU_ASSERT_EQUAL(violations, 0);
+	for (int i = 0; i < 2000 && pv_ctl_nr_conns(g->ctl); i++)
+		usleep(1000);
+	unlink(path);
+	free(bf);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -521,6 +625,7 @@ int main(void)
 	CU_add_test(s, "bad_requests_get_errors_and_other_disk_keeps_serving", test_bad_requests_get_errors_and_other_disk_keeps_serving);
 	CU_add_test(s, "hostile_ring_index_disconnects_only_that_device", test_hostile_ring_index_disconnects_only_that_device);
 	CU_add_test(s, "killed_backend_restarts_and_frontend_resubmits_in_flight", test_killed_backend_restarts_and_frontend_resubmits_in_flight);
+	CU_add_test(s, "flushed_writes_survive_repeated_backend_kills", test_flushed_writes_survive_repeated_backend_kills);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	int failed = (int)CU_get_number_of_failures();
