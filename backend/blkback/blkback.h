@@ -125,8 +125,10 @@ struct blkback_serve_opts {
 
 struct blkback_server;
 
-/* Runs in the calling thread until blkback_server_stop() (from another
- * thread or a signal handler's eventfd) or a fatal error.  0 or -errno. */
+/* Runs in the calling thread until stop_fd is readable (an eventfd or a
+ * signalfd) or the guest goes away (0), or a fatal error, logged: -errno from
+ * the image, -ECONNREFUSED when the control socket or the store cannot be
+ * reached, or the connect error. */
 int blkback_serve(const struct blkback_serve_opts *o, int stop_fd);
 /* The embedded form: a thread running blkback_serve().  0 or -errno. */
 int blkback_server_start(struct blkback_server **out, const struct blkback_serve_opts *o);

@@ -115,11 +115,11 @@ static int serve_setup(struct serve_ctx *c)
 		return err;
 	if ((err = pvback_attach(&c->dom, o->ctl_path, dev))) {
 		pv_log_err(TAG, "%s: attach %s: %s", o->ctl_path, dev, strerror(-err));
-		return err;
+		return -ECONNREFUSED;
 	}
 	if (o->store_sock && (err = xs_client_open(o->store_sock, &c->xs))) {
 		pv_log_err(TAG, "%s: %s", o->store_sock, strerror(-err));
-		return err;
+		return -ECONNREFUSED;
 	}
 	return 0;
 }
@@ -131,8 +131,11 @@ int blkback_serve(const struct blkback_serve_opts *o, int stop_fd)
 	int err = serve_setup(&c);
 
 	while (!err) {
-		if ((err = serve_connect(&c)))
+		if ((err = serve_connect(&c))) {
+			if (err != -ECANCELED && err != -ECONNRESET)
+				pv_log_err(TAG, "vbd %u: connect: %s", o->devid, strerror(-err));
 			break;
+		}
 		pv_log_info(TAG, "serving %s to domain %u as vbd %u", c.dev->path, o->domid, o->devid);
 		end = serve_connected(&c);
 		if (c.xs)

@@ -132,9 +132,8 @@ int main(int argc, char **argv)
 	}
 	err = blkback_serve(&o, sfd);
 	close(sfd);
-	if (err) {
-		fprintf(stderr, "pvkvm-blkback: vbd %lu: %s\n", b.devid, strerror(-err));
-		return err == -EINVAL || err == -ENOENT ? 1 : 2;
-	}
-	return 0;
+	/* blkback_serve() logged the reason. */
+	if (err == -ECONNREFUSED || err == -EIO || err == -ENOMEM)
+		return 2;
+	return err ? 1 : 0;
 }

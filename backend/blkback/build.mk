@@ -43,3 +43,4 @@ bench-blk: $(B)/tests/bench_blk $(B)/bin/pvkvm
 BENCH_TARGETS += bench-blk
 .PHONY: bench-blk
 PVKVM_OBJS += $(B)/obj/backend/blkback/cmd_blkstat.o
+CHECK_SCRIPTS += tests/integration/blk_pv_daemon.sh
