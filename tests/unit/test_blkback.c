@@ -502,6 +502,49 @@ static void test_killed_backend_restarts_and_frontend_resubmits_in_flight(void)
 	free(bf);
 }
 
+static void test_frontend_ignores_forged_responses_and_detects_overflow(void)
+{
+	struct blkfront *bf = calloc(1, sizeof(*bf));
+	struct blkfront_cpl c[4];
+	uint8_t *buf = fg_alloc(g, 4096);
+	struct blkfront_io io = { .op = BLKIF_OP_READ, .len_bytes = 4096, .tag = 99 };
+
+	CU_ASSERT_FATAL(bf && blkfront_init(bf, &g->front, 0, 1, 0) == 0);
+	io.buf_gpa = harness_gpa(g, buf);
+	CU_ASSERT_EQUAL(blkfront_submit(bf, 0, &io), 0);
+	blkfront_kick(bf, 0);
+	struct blkfront_queue *q = &bf->q[0];
+	uint64_t id = q->shadow[0].req.rw.id;
+	/* Play a backend: a forged id, a stale generation, then the real one. */
+	struct blkif_response *slot = (void *)((char *)q->sh + RING_HDR_BYTES);
+	*slot = (struct blkif_response){ .id = id + 1, .op = BLKIF_OP_READ };
+	__atomic_store_n(&q->sh->rsp_prod, 1, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(blkfront_poll(bf, 0, c, 4), 0);
+	CU_ASSERT_EQUAL(bf->bogus_rsps, 1);
+	CU_ASSERT_EQUAL(blkfront_in_flight(bf, 0), 1);
+	/* More responses than requests published: the ring is broken. */
+	__atomic_store_n(&q->sh->rsp_prod, 3, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(blkfront_poll(bf, 0, c, 4), -PVFRONT_EPROTO);
+	/* The grants of the request in flight are kept for a recovery. */
+	CU_ASSERT_EQUAL(blkfront_in_flight(bf, 0), 1);
+	blkfront_recover(bf);
+	CU_ASSERT_EQUAL(q->ring.req_prod_pvt, 1);
+	CU_ASSERT_EQUAL(q->shadow[0].req.rw.id, id);
+	*slot = (struct blkif_response){ .id = id, .op = BLKIF_OP_READ, .status = 0 };
+	blkfront_kick(bf, 0);
+	__atomic_store_n(&q->sh->rsp_prod, 1, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(blkfront_poll(bf, 0, c, 4), 1);
+	CU_ASSERT_EQUAL(c[0].tag, 99);
+	CU_ASSERT_EQUAL(blkfront_in_flight(bf, 0), 0);
+	/* Requests the protocol cannot carry are refused up front. */
+	io.len_bytes = 1000;
+	CU_ASSERT_EQUAL(blkfront_submit(bf, 0, &io), -PVFRONT_EINVAL);
+	io.len_bytes = 4096;
+	io.buf_gpa += 100;
+	CU_ASSERT_EQUAL(blkfront_submit(bf, 0, &io), -PVFRONT_EINVAL);
+	free(bf);
+}
+
 /* Each 4 KiB page of block b at generation gen starts with {b, page, gen}. */
 static void gen_fill(uint8_t *p, unsigned b, uint32_t bytes, uint64_t gen)
 {
@@ -625,6 +668,7 @@ int main(void)
 	CU_add_test(s, "bad_requests_get_errors_and_other_disk_keeps_serving", test_bad_requests_get_errors_and_other_disk_keeps_serving);
 	CU_add_test(s, "hostile_ring_index_disconnects_only_that_device", test_hostile_ring_index_disconnects_only_that_device);
 	CU_add_test(s, "killed_backend_restarts_and_frontend_resubmits_in_flight", test_killed_backend_restarts_and_frontend_resubmits_in_flight);
+	CU_add_test(s, "frontend_ignores_forged_responses_and_detects_overflow", test_frontend_ignores_forged_responses_and_detects_overflow);
 	CU_add_test(s, "flushed_writes_survive_repeated_backend_kills", test_flushed_writes_survive_repeated_backend_kills);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
