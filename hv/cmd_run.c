@@ -345,7 +345,7 @@ static int run_main(struct run_state *s)
 		hv_rundir_release(&s->rd);
 		return PV_EXIT_USER;
 	}
-	if (hv_console_pty_path(s->con) && s->ready_fd >= 0)
+	if (hv_console_pty_path(s->con))
 		printf("%s: console on %s\n", s->opts->name, hv_console_pty_path(s->con));
 	fflush(stdout);
 	sigemptyset(&sigs);

@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -32,7 +33,7 @@ static void vm_request(struct hv_vm *vm, enum hv_stop_reason why, int status)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->stop_reason == HV_STOP_NONE) {
 		vm->exit_status = status;
-		__atomic_store_n(&vm->stop_reason, why, __ATOMIC_RELEASE);
+		__atomic_store_n(&vm->stop_reason, why, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
@@ -125,6 +126,73 @@ static bool vcpu_handle_exit(struct hv_vcpu *v)
 	}
 }
 
+int hv_vcpu_start(struct hv_vm *vm, unsigned id, const struct kvm_regs *regs, const struct kvm_sregs *sregs)
+{
+	struct hv_vcpu *v;
+	int r = 0;
+
+	if (id >= vm->nr_vcpus)
+		return -EINVAL;
+	v = &vm->vcpus[id];
+	pthread_mutex_lock(&v->start_lock);
+	if (v->started || v->start_pending) {
+		r = -EBUSY;
+		goto out;
+	}
+	if (!v->start_regs)
+		v->start_regs = malloc(sizeof(*v->start_regs));
+	if (!v->start_sregs)
+		v->start_sregs = malloc(sizeof(*v->start_sregs));
+	if (!v->start_regs || !v->start_sregs) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*v->start_regs = *regs;
+	*v->start_sregs = *sregs;
+	v->start_pending = true;
+	pthread_cond_signal(&v->start_cond);
+	/* Out of KVM_RUN (an AP waiting for INIT/SIPI sits inside it).  Under
+	 * start_lock, so the vCPU cannot load the state and clear
+	 * immediate_exit before we set it. */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_running)
+		pthread_kill(v->thread, HV_SIG_KICK);
+out:
+	pthread_mutex_unlock(&v->start_lock);
+	return r;
+}
+
+/* On the vCPU's own thread: load a pending start, or (no irqchip) wait for
+ * one.  Returns false when the VM stops while waiting. */
+static bool vcpu_take_start(struct hv_vcpu *v)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&v->start_lock);
+	while (!v->started && !v->start_pending && !v->vm->irqchip && !hv_vm_stopping(v->vm))
+		pthread_cond_wait(&v->start_cond, &v->start_lock);
+	if (v->start_pending) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		if (ioctl(v->fd, KVM_SET_SREGS, v->start_sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, v->start_regs) < 0 ||
+		    (v->vm->irqchip && ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)) {
+			pv_log_err(TAG, "%s: starting vcpu%u: %s", v->vm->name, v->id, strerror(errno));
+			hv_vm_request_stop(v->vm, HV_EXIT_HOST);
+			ok = false;
+		}
+		v->start_pending = false;
+		v->started = true;
+		/* Undo hv_vcpu_start()'s kick, then look at the stop flag again: a
+		 * stop stores its reason before its own immediate_exit, so either
+		 * we see the reason here or its immediate_exit survives (seq_cst). */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	}
+	if (__atomic_load_n(&v->vm->stop_reason, __ATOMIC_SEQ_CST) != HV_STOP_NONE)
+		ok = false;
+	pthread_mutex_unlock(&v->start_lock);
+	return ok;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -141,8 +209,17 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, HV_SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* From here on a start request kicks us; before, we find it pending. */
+	pthread_mutex_lock(&v->start_lock);
+	v->thread_running = true;
+	pthread_mutex_unlock(&v->start_lock);
 	while (!hv_vm_stopping(v->vm)) {
+		if (!vcpu_take_start(v))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			/* immediate_exit stays as the kicker left it: whoever set
+			 * it (a stop, a start, hv/pv's vcpu_up while it holds the
+			 * vCPU between our KVM_RUN calls) also clears it. */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pv_log_err(TAG, "%s: vcpu%u: KVM_RUN: %s", v->vm->name, v->id, strerror(errno));
@@ -152,6 +229,9 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	pthread_mutex_lock(&v->start_lock);
+	v->thread_running = false;
+	pthread_mutex_unlock(&v->start_lock);
 	return NULL;
 }
 
@@ -187,7 +267,10 @@ void hv_vm_stop_vcpus(struct hv_vm *vm)
 		if (!v->thread_started)
 			continue;
 		if (v->run)
-			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_lock(&v->start_lock);
+		pthread_cond_broadcast(&v->start_cond); /* an AP waiting to be started */
+		pthread_mutex_unlock(&v->start_lock);
 		pthread_kill(v->thread, HV_SIG_KICK);
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {

@@ -154,14 +154,11 @@ static void vm_patch_cpuid(struct hv_vm *vm)
 	if (e)
 		e->eax = CPUID_KVM_MOVED + 1;
 	e = cpuid_find(c, 1, 0);
-	if (e) {
+	/* Masking features here (say cmpxchg16b or XSAVE, which KVM's emulator
+	 * cannot run at CPL0 on PVM) does not work on PVM: it replaces leaf 1
+	 * with the host's on KVM_SET_CPUID2 (measured), so we do not try. */
+	if (e)
 		e->ecx |= 1u << 31; /* hypervisor present */
-		/* On PVM, CPL0 code is emulated, and KVM's emulator cannot run
-		 * cmpxchg16b or xsave/xrstor (shared/baseline): hide them so a
-		 * guest kernel takes the paths the emulator knows. */
-		if (vm->pvm)
-			e->ecx &= ~((1u << 13) | (1u << 26) | (1u << 27) | (1u << 28));
-	}
 	struct kvm_cpuid_entry2 sig = {
 		.function = CPUID_PVKVM_BASE, .eax = CPUID_PVKVM_TSC,
 	};
@@ -227,8 +224,12 @@ static int vm_create_vcpus(struct hv_vm *vm, const char **err)
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return vm_fail(err, "allocating vCPUs", ENOMEM);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		vm->vcpus[i].fd = -1;
+		pthread_mutex_init(&vm->vcpus[i].start_lock, NULL);
+		pthread_cond_init(&vm->vcpus[i].start_cond, NULL);
+	}
+	vm->vcpus[0].started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct hv_vcpu *v = &vm->vcpus[i];
 
@@ -345,6 +346,10 @@ void hv_vm_destroy(struct hv_vm *vm)
 			munmap(vm->vcpus[i].run, (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0));
 		if (vm->vcpus[i].fd >= 0)
 			close(vm->vcpus[i].fd);
+		free(vm->vcpus[i].start_regs);
+		free(vm->vcpus[i].start_sregs);
+		pthread_mutex_destroy(&vm->vcpus[i].start_lock);
+		pthread_cond_destroy(&vm->vcpus[i].start_cond);
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);

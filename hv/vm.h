@@ -48,6 +48,9 @@ enum hv_stop_reason {
 
 struct hv_vm;
 
+struct kvm_regs;
+struct kvm_sregs;
+
 struct hv_vcpu {
 	struct hv_vm *vm;
 	unsigned id;
@@ -55,6 +58,15 @@ struct hv_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* hv_vcpu_start(): state the vCPU's own thread loads before KVM_RUN
+	 * (KVM_SET_REGS from another thread would wait for KVM_RUN to return). */
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	bool started;              /* vCPU 0: by the loader; others: hv_vcpu_start() */
+	bool thread_running;       /* set by the vCPU thread itself, under start_lock */
+	bool start_pending;
+	struct kvm_regs *start_regs;
+	struct kvm_sregs *start_sregs;
 };
 
 struct hv_e820 {
@@ -149,6 +161,13 @@ void hv_vm_poll_del(struct hv_vm *vm, int fd);
  * bring-up through the in-kernel LAPIC), then wait for a stop request.
  * Returns the stop reason; vm->exit_status holds the status. */
 enum hv_stop_reason hv_vm_run(struct hv_vm *vm);
+
+/* Starts secondary vCPU `id` at the given registers (a PV vcpu-up; Linux's
+ * INIT/SIPI needs nothing from us: the in-kernel LAPIC handles it).  Callable
+ * from any thread, typically the caller vCPU's.  -EINVAL bad id, -EBUSY
+ * already started.  Without an in-kernel irqchip, secondary vCPUs wait for
+ * this before their first KVM_RUN. */
+int hv_vcpu_start(struct hv_vm *vm, unsigned id, const struct kvm_regs *regs, const struct kvm_sregs *sregs);
 
 /* Kick every vCPU out of KVM_RUN and join the threads. */
 void hv_vm_stop_vcpus(struct hv_vm *vm);

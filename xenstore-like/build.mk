@@ -1,7 +1,7 @@
 # xenstore-like/: pvkvm-stored (daemon library + binary), the client library
 # and the `pvkvm store` subcommand.
 XS_DAEMON_SRCS := xs_tree xs_store xs_txn xs_watch xs_ops xs_conn xs_daemon xs_persist
-XS_CLIENT_SRCS := xs_client
+XS_CLIENT_SRCS := xs_client xs_runpath
 
 $(B)/lib/libpvstored.a: $(patsubst %,$(B)/obj/xenstore-like/%.o,$(XS_DAEMON_SRCS))
 	@mkdir -p $(dir $@)
@@ -14,7 +14,8 @@ PVKVM_LIBS += $(B)/lib/libpvstore.a $(B)/lib/libpvstored.a
 PVKVM_OBJS += $(B)/obj/xenstore-like/cmd_store.o
 $(B)/obj/xenstore-like/%.o: CPPFLAGS_PV += -Ixenstore-like
 
-$(B)/bin/pvkvm-stored: $(B)/obj/xenstore-like/stored_main.o $(B)/lib/libpvstored.a $(B)/lib/libpvutil.a
+$(B)/bin/pvkvm-stored: $(B)/obj/xenstore-like/stored_main.o $(B)/lib/libpvstored.a $(B)/lib/libpvstore.a \
+		$(B)/lib/libpvutil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^
 PROGS += $(B)/bin/pvkvm-stored
@@ -27,5 +28,15 @@ $(B)/tests/test_xs: $(patsubst %,$(B)/obj/tests/unit/%.o,$(XS_TEST_SRCS)) $(B)/l
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_PV) -o $@ $^ $(CUNIT_LDLIBS)
 UNIT_TESTS += $(B)/tests/test_xs
-CHECK_SCRIPTS += tests/integration/xs_interop.sh
+CHECK_SCRIPTS += tests/integration/xs_interop.sh tests/integration/xs_crash.sh
 APT_DEPS += xenstore-utils
+
+# Benchmark: pvkvm-stored next to Xen's oxenstored (tests/bench/bench_store.sh).
+$(B)/obj/tests/bench/bench_store.o: CPPFLAGS_PV += -Ixenstore-like
+$(B)/bench/bench_store: $(B)/obj/tests/bench/bench_store.o $(B)/lib/libpvstore.a $(B)/lib/libpvutil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^
+.PHONY: bench-store
+bench-store: $(B)/bench/bench_store $(B)/bin/pvkvm-stored
+	@B=$(B) bash tests/bench/bench_store.sh
+BENCH_TARGETS += bench-store

@@ -14,6 +14,7 @@
 
 #include "pv_command.h"
 #include "pv_log.h"
+#include "xs_client.h"
 #include "xs_daemon.h"
 
 #define TAG "stored"

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "xs_client.h"
-#include "xs_daemon.h"
 
 #define RBUF_SIZE (64 * 1024)
 
@@ -43,7 +42,9 @@ struct xs_client {
 	struct cl_watch *watches;
 	struct cl_event *ev_head, *ev_tail;
 	size_t rhead, rlen;
+	size_t wlen;            /* pipelined requests not yet sent */
 	char rbuf[RBUF_SIZE];
+	char wbuf[RBUF_SIZE];
 };
 
 static const char *const err_names[] = {
@@ -164,22 +165,40 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+static int cl_flush(struct xs_client *c)
+{
+	int rc = c->wlen ? write_all(c->fd, c->wbuf, c->wlen) : 0;
+
+	c->wlen = 0;
+	return rc;
+}
+
+int xs_client_flush(struct xs_client *c)
+{
+	return cl_flush(c);
+}
+
+/* Queues a request; pipelined requests leave in large writes, flushed when
+ * the buffer fills or the caller waits for a reply. */
 int xs_client_send(struct xs_client *c, uint32_t type, uint32_t tx, const void *payload,
 		   size_t len, uint32_t *req_id)
 {
-	char msg[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
 	struct xsd_sockmsg h = { type, ++c->next_req, tx, (uint32_t)len };
+	int rc;
 
 	if (len > XENSTORE_PAYLOAD_MAX)
 		return -E2BIG;
 	if (c->fd < 0)
 		return -ENOTCONN;
-	memcpy(msg, &h, sizeof(h));
+	if (c->wlen + sizeof(h) + len > sizeof(c->wbuf) && (rc = cl_flush(c)))
+		return rc;
+	memcpy(c->wbuf + c->wlen, &h, sizeof(h));
 	if (len)
-		memcpy(msg + sizeof(h), payload, len);
+		memcpy(c->wbuf + c->wlen + sizeof(h), payload, len);
+	c->wlen += sizeof(h) + len;
 	if (req_id)
 		*req_id = h.req_id;
-	return write_all(c->fd, msg, sizeof(h) + len);
+	return 0;
 }
 
 /* Ensures n bytes are buffered; blocks. */
@@ -188,6 +207,13 @@ static int fill(struct xs_client *c, size_t n)
 	if (c->rhead + n > RBUF_SIZE) {
 		memmove(c->rbuf, c->rbuf + c->rhead, c->rlen);
 		c->rhead = 0;
+	}
+	/* About to wait for the daemon: send what is queued first. */
+	if (c->rlen < n && c->wlen) {
+		int rc = cl_flush(c);
+
+		if (rc)
+			return rc;
 	}
 	while (c->rlen < n) {
 		ssize_t r = recv(c->fd, c->rbuf + c->rhead + c->rlen, RBUF_SIZE - c->rhead - c->rlen, 0);
@@ -266,6 +292,7 @@ static int reconnect(struct xs_client *c)
 		close(c->fd);
 		c->fd = -1;
 	}
+	c->wlen = 0;
 	if (!c->reconnect_ms || c->reconnecting)
 		return -ECONNRESET;
 	while ((rc = cl_connect(c)) && waited < c->reconnect_ms) {

@@ -57,6 +57,12 @@ int xs_client_fd(const struct xs_client *c);
 int xs_client_send(struct xs_client *c, uint32_t type, uint32_t tx, const void *payload,
 		   size_t len, uint32_t *req_id);
 int xs_client_recv(struct xs_client *c, struct xsd_sockmsg *hdr, char *buf);
+/* Sends queued requests now (xs_client_recv does so before it waits). */
+int xs_client_flush(struct xs_client *c);
+
+/* The default socket: $PVKVM_RUN_DIR/store.sock, PVKVM_RUN_DIR defaulting
+ * to /run/pvkvm for root or $XDG_RUNTIME_DIR/pvkvm. */
+int xs_default_socket_path(char *buf, size_t size);
 
 /* "EQUOTA" -> EDQUOT, ... (EIO for unknown strings). */
 int xs_error_to_errno(const char *s);

@@ -19,6 +19,12 @@
 
 #define TAG "stored"
 
+struct xs_pending_conn {
+	struct xs_pending_conn *next;
+	int fd;
+	uint32_t domid;
+};
+
 void xs_quota_defaults(struct xs_quota *q)
 {
 	*q = (struct xs_quota){
@@ -32,20 +38,6 @@ void xs_quota_defaults(struct xs_quota *q)
 		.txn_nodes = 1024,
 		.outq_bytes = 4u << 20,
 	};
-}
-
-int xs_default_socket_path(char *buf, size_t size)
-{
-	const char *run = getenv("PVKVM_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
-	int n;
-
-	if (run && *run)
-		n = snprintf(buf, size, "%s/store.sock", run);
-	else if (geteuid() == 0 || !xdg || !*xdg)
-		n = snprintf(buf, size, "/run/pvkvm/store.sock");
-	else
-		n = snprintf(buf, size, "%s/pvkvm/store.sock", xdg);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
 struct xs_domain *xs_domain_get(struct xs_daemon *d, uint32_t domid)
@@ -138,15 +130,22 @@ int xs_daemon_new(const struct xs_daemon_opts *opts, struct xs_daemon **out)
 	d->opts = *opts;
 	if (!d->opts.snapshot_every)
 		d->opts.snapshot_every = 100000;
-	d->listen_fd = d->stop_fd = -1;
+	d->listen_fd = d->stop_fd = d->wake_fd = -1;
+	pthread_mutex_init(&d->pending_lock, NULL);
 	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->epoll_fd < 0 || d->stop_fd < 0) {
+	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->epoll_fd < 0 || d->stop_fd < 0 || d->wake_fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	ev.data.ptr = &d->stop_fd;
 	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->stop_fd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ev.data.ptr = &d->wake_fd;
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->wake_fd, &ev) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -182,6 +181,30 @@ static void accept_all(struct xs_daemon *d)
 	}
 }
 
+/* Loop thread: adopt the connections queued by xs_daemon_add_conn(). */
+static void take_pending(struct xs_daemon *d)
+{
+	struct xs_pending_conn *pc;
+	uint64_t v;
+
+	if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pv_log_warn(TAG, "wake eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&d->pending_lock);
+	pc = d->pending;
+	d->pending = NULL;
+	pthread_mutex_unlock(&d->pending_lock);
+	while (pc) {
+		struct xs_pending_conn *next = pc->next;
+
+		if (!xs_conn_new(d, pc->fd, pc->domid)) {
+			pv_log_err(TAG, "cannot serve connection for domain %u", pc->domid);
+			close(pc->fd);
+		}
+		free(pc);
+		pc = next;
+	}
+}
+
 int xs_daemon_run(struct xs_daemon *d)
 {
 	struct epoll_event evs[64];
@@ -202,6 +225,10 @@ int xs_daemon_run(struct xs_daemon *d)
 				return 0;
 			if (p == &d->listen_fd) {
 				accept_all(d);
+				continue;
+			}
+			if (p == &d->wake_fd) {
+				take_pending(d);
 				continue;
 			}
 			if (c->dead)
@@ -226,9 +253,21 @@ void xs_daemon_stop(struct xs_daemon *d)
 
 int xs_daemon_add_conn(struct xs_daemon *d, int fd, uint32_t domid)
 {
-	if (domid > XS_MAX_DOMID)
+	struct xs_pending_conn *pc;
+	uint64_t one = 1;
+
+	if (domid > XS_MAX_DOMID || fd < 0)
 		return -EINVAL;
-	return xs_conn_new(d, fd, domid) ? 0 : -ENOMEM;
+	pc = malloc(sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	pc->fd = fd;
+	pc->domid = domid;
+	pthread_mutex_lock(&d->pending_lock);
+	pc->next = d->pending;
+	d->pending = pc;
+	pthread_mutex_unlock(&d->pending_lock);
+	return write(d->wake_fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
 }
 
 void xs_daemon_get_stats(struct xs_daemon *d, struct xs_daemon_stats *st)
@@ -253,6 +292,16 @@ void xs_daemon_free(struct xs_daemon *d)
 	free(d->socket_path);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
+	while (d->pending) {
+		struct xs_pending_conn *pc = d->pending;
+
+		d->pending = pc->next;
+		close(pc->fd);
+		free(pc);
+	}
+	pthread_mutex_destroy(&d->pending_lock);
 	if (d->epoll_fd >= 0)
 		close(d->epoll_fd);
 	if (d->tree.buckets)

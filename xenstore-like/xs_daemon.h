@@ -42,7 +42,7 @@ int xs_daemon_run(struct xs_daemon *d);
 void xs_daemon_stop(struct xs_daemon *d);
 void xs_daemon_free(struct xs_daemon *d);
 /* Serve an already-connected stream socket as domain `domid` (0 privileged).
- * Only from the thread running xs_daemon_run(), or before it starts. */
+ * Thread-safe: the loop thread picks it up.  The daemon owns fd afterwards. */
 int xs_daemon_add_conn(struct xs_daemon *d, int fd, uint32_t domid);
 
 /* Statistics for tests and benchmarks. */
@@ -54,9 +54,5 @@ struct xs_daemon_stats {
 	uint64_t conns_dropped;
 };
 void xs_daemon_get_stats(struct xs_daemon *d, struct xs_daemon_stats *st);
-
-/* The default socket: $PVKVM_RUN_DIR/store.sock, PVKVM_RUN_DIR defaulting
- * to /run/pvkvm for root or $XDG_RUNTIME_DIR/pvkvm. */
-int xs_default_socket_path(char *buf, size_t size);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <pthread.h>
 
 #include "pvkvm/xs_wire.h"
 #include "xs_daemon.h"
@@ -111,6 +112,7 @@ struct xs_conn {
 };
 
 struct xs_persist;
+struct xs_pending_conn;
 
 struct xs_daemon {
 	struct xs_daemon_opts opts;
@@ -118,6 +120,9 @@ struct xs_daemon {
 	int listen_fd;
 	int epoll_fd;
 	int stop_fd;             /* eventfd written by xs_daemon_stop() */
+	int wake_fd;             /* eventfd: connections queued by xs_daemon_add_conn() */
+	pthread_mutex_t pending_lock;
+	struct xs_pending_conn *pending;
 	struct xs_tree tree;
 	struct xs_domain *doms[XS_MAX_DOMID + 1];
 	struct xs_conn *conns;

@@ -171,7 +171,7 @@ static int aio_reap(struct blk_engine *e, struct blk_completion *out, unsigned m
 		long res = (long)e->events[i].res;
 		if (s->req.op == BLK_OP_READ || s->req.op == BLK_OP_WRITE) {
 			uint64_t want_bytes = blk_iov_bytes(s->req.iov, s->req.iovcnt);
-			if (res >= 0 && (uint64_t)res < want_bytes && !(s->req.op == BLK_OP_READ && res == 0))
+			if (res >= 0 && (uint64_t)res < want_bytes)
 				res = (long)blk_exec_sync(e->fd, &s->req, e->cache);
 		} else if (res > 0) {
 			res = 0;

@@ -124,7 +124,7 @@ static int64_t rw_loop(int fd, const struct blk_req *r, int rwflags)
 		ssize_t n = preadv(fd, v, cnt, (off_t)r->offset);
 		if (n < 0)
 			return -errno;
-		if ((uint64_t)n == total || n == 0)
+		if ((uint64_t)n == total)
 			return n;
 		done = (uint64_t)n;
 	} else {
@@ -152,7 +152,12 @@ static int64_t rw_loop(int fd, const struct blk_req *r, int rwflags)
 		if (n == 0) {
 			if (r->op == BLK_OP_WRITE)
 				return -EIO;
-			break;
+			/* Past the end of the file: the rest reads as zeros. */
+			for (int k = i; k < cnt; k++) {
+				memset((char *)iov[k].iov_base + (k == i ? skip : 0), 0,
+				       iov[k].iov_len - (k == i ? skip : 0));
+			}
+			return (int64_t)total;
 		}
 		done += (uint64_t)n;
 	}

@@ -175,7 +175,7 @@ static int64_t uring_result(struct blk_engine *e, struct uring_slot *s, int res)
 	if (r->op == BLK_OP_WRITE_ZEROES && (res == -EOPNOTSUPP || res == -EINVAL))
 		return blk_exec_write_zeroes(e->fd, r->offset, r->len_bytes);
 	if ((r->op == BLK_OP_READ || r->op == BLK_OP_WRITE) && res >= 0 &&
-	    (uint64_t)res < blk_iov_bytes(r->iov, r->iovcnt) && !(r->op == BLK_OP_READ && res == 0))
+	    (uint64_t)res < blk_iov_bytes(r->iov, r->iovcnt))
 		return blk_exec_sync(e->fd, r, e->cache); /* short transfer: redo it whole */
 	if (r->op == BLK_OP_FLUSH || r->op == BLK_OP_DISCARD || r->op == BLK_OP_WRITE_ZEROES)
 		return res < 0 ? res : 0;

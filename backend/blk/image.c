@@ -82,7 +82,7 @@ static void image_free(struct blk_image *img)
 		close(img->fd);
 	if (img->reqs)
 		for (unsigned i = 0; i < img->depth; i++)
-			free(img->reqs[i].iov);
+			free(img->reqs[i].iov), free(img->reqs[i].allocs);
 	free(img->reqs);
 	free(img->done);
 	free(img->backlog);

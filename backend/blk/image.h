@@ -7,6 +7,12 @@
 
 struct qcow2;
 
+/* A run of new qcow2 clusters whose data write is in flight; its L2 entries
+ * are set when the write completes (never before: crash safety). */
+struct qcow2_alloc {
+	uint64_t goff, host, len;
+};
+
 struct img_req {
 	void *cookie;
 	uint8_t op;
@@ -16,6 +22,8 @@ struct img_req {
 	bool building;         /* still being split; do not complete yet */
 	struct iovec *iov;     /* storage for sub-request iovec slices */
 	unsigned iov_n, iov_cap;
+	struct qcow2_alloc *allocs;
+	unsigned alloc_n, alloc_cap;
 	int next_free;
 };
 
@@ -37,6 +45,7 @@ struct blk_image {
 	unsigned done_head, done_n;
 	struct blk_req *backlog;   /* sub-requests the engine has not accepted */
 	unsigned backlog_n, backlog_cap;
+	unsigned backlog_ready;    /* leading entries complete (iovecs final) */
 	struct blk_stats stats;
 };
 
@@ -58,7 +67,12 @@ int blk_image_read_sync(struct blk_image *img, uint64_t off, void *buf, uint64_t
 int blk_image_emit(struct blk_image *img, struct img_req *r, const struct blk_req *orig,
 		   uint64_t rel, uint64_t host, uint64_t len);
 
+/* Completes every data request already handed on (not the one being built);
+ * qcow2 calls this before touching a cluster with an allocation in flight. */
+void blk_image_drain(struct blk_image *img);
+
 /* qcow2 */
+int qcow2_commit(struct qcow2 *q, struct img_req *r);
 int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd,
 	       const struct blk_chain *chain);
 void qcow2_close(struct qcow2 *q);

@@ -70,13 +70,14 @@ void blk_iov_zero(const struct iovec *iov, int cnt, uint64_t rel, uint64_t len)
 
 static void backlog_drain(struct blk_image *img)
 {
-	if (!img->backlog_n)
+	if (!img->backlog_ready)
 		return;
-	int n = img->ops->submit(img->eng, img->backlog, img->backlog_n);
+	int n = img->ops->submit(img->eng, img->backlog, img->backlog_ready);
 	if (n <= 0)
 		return;
 	memmove(img->backlog, img->backlog + n, (img->backlog_n - (unsigned)n) * sizeof(*img->backlog));
 	img->backlog_n -= (unsigned)n;
+	img->backlog_ready -= (unsigned)n;
 }
 
 static int backlog_push(struct blk_image *img, const struct blk_req *r)
@@ -132,8 +133,10 @@ int blk_image_emit(struct blk_image *img, struct img_req *r, const struct blk_re
 	struct blk_req sub = { .op = orig->op, .flags = orig->flags, .offset = host,
 			       .iov = (const struct iovec *)(uintptr_t)start, .iovcnt = cnt,
 			       .cookie = r };
-	r->pending++;
-	return backlog_push(img, &sub);
+	int rc = backlog_push(img, &sub);
+	if (!rc)
+		r->pending++;
+	return rc;
 }
 
 static void complete_parent(struct blk_image *img, struct img_req *r)
@@ -177,11 +180,12 @@ static int validate(const struct blk_image *img, const struct blk_req *q, uint64
 
 static int engine_collect(struct blk_image *img, bool wait);
 
-/* Before a metadata flush: let every data request already sent complete, so
- * a cluster freed by the flush cannot still receive an old in-flight write. */
-static void drain_engine(struct blk_image *img)
+/* Also before a metadata flush: then a cluster freed by the flush cannot
+ * still receive an old in-flight write, and every finished allocation has
+ * its L2 entry. */
+void blk_image_drain(struct blk_image *img)
 {
-	while (img->backlog_n || img->ops->in_flight(img->eng))
+	while (img->backlog_ready || img->ops->in_flight(img->eng))
 		if (engine_collect(img, true) < 0)
 			break;
 }
@@ -215,7 +219,7 @@ static int dispatch(struct blk_image *img, struct img_req *r, const struct blk_r
 	case BLK_OP_FLUSH:
 		/* Steady state: no metadata changed, the flush is async in the engine. */
 		if (qcow2_meta_dirty(img->q)) {
-			drain_engine(img);
+			blk_image_drain(img);
 			int rc = qcow2_flush_meta(img->q);
 			if (rc < 0)
 				return rc;
@@ -230,14 +234,16 @@ static int dispatch(struct blk_image *img, struct img_req *r, const struct blk_r
 
 /* Turns the index-encoded iovecs of r's new sub-requests into pointers (the
  * slice array is final now) and lets the engine take what it can. */
-static void flush_subs(struct blk_image *img, unsigned first)
+static void flush_subs(struct blk_image *img)
 {
-	for (unsigned i = first; i < img->backlog_n; i++) {
+	/* Everything past backlog_ready belongs to the request just built. */
+	for (unsigned i = img->backlog_ready; i < img->backlog_n; i++) {
 		struct blk_req *s = &img->backlog[i];
 		struct img_req *r = s->cookie;
 		if (s->op == BLK_OP_READ || s->op == BLK_OP_WRITE)
 			s->iov = r->iov + (uintptr_t)s->iov;
 	}
+	img->backlog_ready = img->backlog_n;
 	backlog_drain(img);
 }
 
@@ -250,7 +256,6 @@ int blk_image_submit(struct blk_image *img, const struct blk_req *reqs, unsigned
 		const struct blk_req *q = &reqs[i];
 		struct img_req *r = &img->reqs[img->free_head];
 		uint64_t len = 0;
-		unsigned first = img->backlog_n;
 
 		img->free_head = r->next_free;
 		r->cookie = q->cookie;
@@ -258,6 +263,7 @@ int blk_image_submit(struct blk_image *img, const struct blk_req *reqs, unsigned
 		r->t0_ns = now_ns();
 		r->pending = 0;
 		r->iov_n = 0;
+		r->alloc_n = 0;
 		r->building = true;
 		img->in_flight++;
 		int rc = validate(img, q, &len);
@@ -269,7 +275,7 @@ int blk_image_submit(struct blk_image *img, const struct blk_req *reqs, unsigned
 			pv_log_debug("blk", "%s: %s at %llu: %s", img->path, blk_op_name(q->op),
 				     (unsigned long long)q->offset, strerror(-rc));
 		r->building = false;
-		flush_subs(img, first);
+		flush_subs(img);
 		if (!r->pending) {
 			complete_parent(img, r);
 			local = true;
@@ -310,8 +316,14 @@ static int engine_collect(struct blk_image *img, bool wait)
 		struct img_req *r = c[i].cookie;
 		if (c[i].result < 0 && r->result >= 0)
 			r->result = c[i].result;
-		if (--r->pending == 0 && !r->building)
+		if (--r->pending == 0 && !r->building) {
+			if (r->alloc_n) {
+				int rc = qcow2_commit(img->q, r);
+				if (rc < 0 && r->result >= 0)
+					r->result = rc;
+			}
 			complete_parent(img, r);
+		}
 	}
 	backlog_drain(img);
 	return n;

@@ -128,13 +128,19 @@ static int parse_header(struct qcow2 *q, const unsigned char *h, uint64_t file_s
 static int check_features(struct qcow2 *q, const unsigned char *h)
 {
 	uint64_t unknown = q->incompat & ~QCOW2_INCOMPAT_KNOWN;
-	char msg[128];
+	char msg[512];
 
 	if (unknown) {
-		snprintf(msg, sizeof(msg), "unsupported incompatible features 0x%llx%s",
-			 (unsigned long long)unknown,
-			 unknown & QCOW2_INCOMPAT_DATA_FILE ? " (external data file)" :
-			 unknown & QCOW2_INCOMPAT_EXTL2 ? " (extended L2 entries)" : "");
+		int len = snprintf(msg, sizeof(msg), "unsupported incompatible features 0x%llx:",
+				   (unsigned long long)unknown);
+		/* Name them from the image's feature name table when it has one. */
+		for (unsigned b = 0; b < 64 && len < (int)sizeof(msg) - 60; b++) {
+			if (!(unknown & (1ull << b)))
+				continue;
+			const char *name = q->incompat_names[b][0] ? q->incompat_names[b] :
+				b == 2 ? "external data file" : b == 4 ? "extended L2 entries" : "unknown";
+			len += snprintf(msg + len, sizeof(msg) - (size_t)len, " %s (bit %u)", name, b);
+		}
 		return hdr_fail(q, -ENOTSUP, msg);
 	}
 	if ((q->incompat & QCOW2_INCOMPAT_COMPRESSION) &&
@@ -171,7 +177,16 @@ static int parse_extensions(struct qcow2 *q, const unsigned char *c0)
 			memcpy(q->backing_fmt, c0 + pos + 8, len);
 			q->backing_fmt[len] = 0;
 		}
-		/* Other extensions (feature names, bitmaps) are optional: skipped. */
+		if (type == QCOW2_EXT_FEATURE_TABLE) {
+			for (uint32_t k = 0; k + 48 <= len; k += 48) {
+				const unsigned char *f = c0 + pos + 8 + k;
+				if (f[0] == 0 && f[1] < 64) { /* incompatible feature */
+					memcpy(q->incompat_names[f[1]], f + 2, 46);
+					q->incompat_names[f[1]][46] = 0;
+				}
+			}
+		}
+		/* Other extensions (bitmaps, ...) are optional: skipped. */
 		pos += 8 + ((len + 7ull) & ~7ull);
 	}
 	if (bf_off || bf_len) {
@@ -249,7 +264,7 @@ static int qcow2_open_body(struct qcow2 *q, const struct blk_chain *chain)
 		goto out;
 	}
 	if ((rc = parse_header(q, c0, (uint64_t)st.st_size)) < 0 ||
-	    (rc = check_features(q, c0)) < 0 || (rc = parse_extensions(q, c0)) < 0)
+	    (rc = parse_extensions(q, c0)) < 0 || (rc = check_features(q, c0)) < 0)
 		goto out;
 	q->host_end = ((uint64_t)st.st_size + q->cluster_size - 1) & ~(q->cluster_size - 1);
 	if ((rc = load_l1(q)) < 0 || (rc = qcow2_rc_load(q)) < 0)
@@ -265,8 +280,11 @@ static int qcow2_open_body(struct qcow2 *q, const struct blk_chain *chain)
 	if (want * q->cluster_size > (32u << 20))
 		want = (32u << 20) / q->cluster_size;
 	q->l2c_n = (unsigned)(want < 4 ? 4 : want);
-	if (!(q->l2c = calloc(q->l2c_n, sizeof(*q->l2c))))
+	if (!(q->l2c = calloc(q->l2c_n, sizeof(*q->l2c))) ||
+	    !(q->l1_slot = malloc(((size_t)q->l1_size + 1) * sizeof(int32_t))))
 		goto out;
+	for (uint32_t i = 0; i < q->l1_size; i++)
+		q->l1_slot[i] = -1;
 	if ((rc = open_backing(q, chain)) < 0)
 		goto out;
 	if (!q->ro && q->version == 3 && q->autoclear) {
@@ -311,10 +329,12 @@ void qcow2_close(struct qcow2 *q)
 	qcow2_l2_cache_free(q);
 	qcow2_rc_free(q);
 	free(q->l1);
+	free(q->l1_slot);
 	free(q->bounce);
 	free(q->zbuf);
 	free(q->tmp);
 	free(q->pending_free);
+	free(q->pend);
 	free(q->reuse);
 	close(q->fd);
 	free(q);

@@ -35,6 +35,7 @@ struct qcow2_l2_slot {
 	uint64_t off;          /* host offset of the table; 0 = empty slot */
 	uint64_t *tbl;         /* big-endian, as on disk */
 	uint64_t lru;
+	uint32_t l1i;          /* the L1 entry it belongs to */
 	bool dirty;
 };
 
@@ -52,6 +53,8 @@ struct qcow2 {
 	unsigned l2_entries;   /* entries per L2 table */
 	struct qcow2_l2_slot *l2c;
 	unsigned l2c_n;
+	int32_t *l1_slot;      /* L1 index -> cache slot or -1: O(1) lookups */
+	bool l2_dirty;         /* some cached L2 table is dirty */
 	uint64_t lru_clock;
 	uint64_t *rt;          /* refcount table, host order */
 	uint64_t rt_entries;
@@ -62,9 +65,12 @@ struct qcow2 {
 	unsigned pending_n, pending_cap;
 	uint64_t *reuse;       /* freed clusters safe to hand out again */
 	unsigned reuse_n, reuse_cap;
+	struct qcow2_alloc *pend;  /* allocations whose data write is in flight */
+	unsigned pend_n, pend_cap;
 	struct blk_image *backing;
 	char backing_name[1024];
 	char backing_fmt[32];
+	char incompat_names[64][47];  /* from the feature name table, for messages */
 	void *bounce;          /* one cluster, aligned, for COW and compressed reads */
 	void *zbuf;            /* compressed input buffer */
 	void *tmp;             /* one cluster, aligned: COW source and staging */

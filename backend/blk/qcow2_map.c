@@ -3,8 +3,9 @@
  * allocation with copy-on-write, zero/discard, compressed clusters, and the
  * ordered metadata flush.
  *
- * Ordering (crash safety): data of a newly allocated cluster is written
- * (synchronously) before its L2 entry is set in the cache; dirty L2 tables
+ * Ordering (crash safety): data of a newly allocated cluster is written (the
+ * write has completed: synchronously for partial clusters, via qcow2_commit
+ * for whole ones) before its L2 entry is set in the cache; dirty L2 tables
  * reach the file only in qcow2_flush_meta, after an fdatasync that makes the
  * data and refcounts durable, and the L1 table only after another.  So after
  * a crash every on-disk reference points at a cluster that holds its data and
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define TAG "qcow2"
@@ -33,12 +35,7 @@ void qcow2_l2_cache_free(struct qcow2 *q)
 
 bool qcow2_meta_dirty(const struct qcow2 *q)
 {
-	if (q->l1_dirty || q->pending_n)
-		return true;
-	for (unsigned i = 0; i < q->l2c_n; i++)
-		if (q->l2c[i].dirty)
-			return true;
-	return false;
+	return q->l1_dirty || q->pending_n || q->l2_dirty;
 }
 
 /* A host range a data cluster may occupy: inside the file, not the header,
@@ -59,12 +56,9 @@ int qcow2_check_host_range(const struct qcow2 *q, uint64_t off, uint64_t len)
 
 int qcow2_flush_meta(struct qcow2 *q)
 {
-	bool l2_dirty = false;
 	int rc;
 
-	for (unsigned i = 0; i < q->l2c_n; i++)
-		l2_dirty |= q->l2c[i].dirty;
-	if (!l2_dirty && !q->l1_dirty && !q->pending_n)
+	if (!qcow2_meta_dirty(q))
 		return qcow2_sync(q);
 	/* 1: data and refcounts durable before any table points at them. */
 	if ((rc = qcow2_sync(q)) < 0)
@@ -77,6 +71,7 @@ int qcow2_flush_meta(struct qcow2 *q)
 			return rc;
 		s->dirty = false;
 	}
+	q->l2_dirty = false;
 	if (q->l1_dirty) {
 		/* 2: new L2 tables durable before L1 points at them. */
 		if ((rc = qcow2_sync(q)) < 0)
@@ -113,12 +108,15 @@ static struct qcow2_l2_slot *l2_victim(struct qcow2 *q, int *rc)
 	return v;
 }
 
-static int l2_fill(struct qcow2 *q, uint64_t off, bool fresh, struct qcow2_l2_slot **out)
+static int l2_fill(struct qcow2 *q, uint64_t off, uint32_t l1i, bool fresh,
+		   struct qcow2_l2_slot **out)
 {
 	int rc;
 	struct qcow2_l2_slot *s = l2_victim(q, &rc);
 	if (rc < 0)
 		return rc;
+	if (s->off)
+		q->l1_slot[s->l1i] = -1;
 	if (!s->tbl && posix_memalign((void **)&s->tbl, 4096, q->cluster_size))
 		return -ENOMEM;
 	s->off = 0;
@@ -128,6 +126,8 @@ static int l2_fill(struct qcow2 *q, uint64_t off, bool fresh, struct qcow2_l2_sl
 	else if ((rc = qcow2_pread_all(q->fd, s->tbl, q->cluster_size, off)) < 0)
 		return rc;
 	s->off = off;
+	s->l1i = l1i;
+	q->l1_slot[l1i] = (int32_t)(s - q->l2c);
 	s->lru = ++q->lru_clock;
 	*out = s;
 	return 0;
@@ -142,9 +142,11 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 	if (!off) {
 		if (!alloc)
 			return 0;
-		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 || (rc = l2_fill(q, off, true, out)) < 0)
+		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 ||
+		    (rc = l2_fill(q, off, (uint32_t)l1i, true, out)) < 0)
 			return rc;
 		(*out)->dirty = true;
+		q->l2_dirty = true;
 		q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
 		q->l1_dirty = true;
 		return 0;
@@ -155,14 +157,13 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 		pv_log_err(TAG, "%s: shared L2 table (snapshot) cannot be written", q->img->path);
 		return -EIO;
 	}
-	for (unsigned i = 0; i < q->l2c_n; i++) {
-		if (q->l2c[i].off == off) {
-			q->l2c[i].lru = ++q->lru_clock;
-			*out = &q->l2c[i];
-			return 0;
-		}
+	int32_t idx = q->l1_slot[l1i];
+	if (idx >= 0 && q->l2c[idx].off == off) {
+		q->l2c[idx].lru = ++q->lru_clock;
+		*out = &q->l2c[idx];
+		return 0;
 	}
-	return l2_fill(q, off, false, out);
+	return l2_fill(q, off, (uint32_t)l1i, false, out);
 }
 
 /* Decompresses the cluster described by L2 entry e into q->bounce. */
@@ -339,6 +340,7 @@ static int set_entry(struct qcow2 *q, uint64_t goff, uint64_t newe)
 		return 0;
 	s->tbl[cl % q->l2_entries] = qcow2_be64(newe);
 	s->dirty = true;
+	q->l2_dirty = true;
 	return free_old(q, old);
 }
 
@@ -348,35 +350,103 @@ struct alloc_run {
 	const struct blk_req *req;
 };
 
-static int run_flush(struct qcow2 *q, struct alloc_run *a)
+/* Writes [rel, rel+len) of a request's iovec at host offset off, synchronously,
+ * 64 segments per pwritev. */
+static int iov_pwrite(int fd, const struct iovec *iov, int cnt, uint64_t rel, uint64_t len,
+		      uint64_t off)
 {
 	struct iovec v[64];
-	int cnt = 0, rc;
-	uint64_t rel = a->rel, left = a->len;
+	int i = 0;
+
+	while (len) {
+		int n = 0;
+		uint64_t chunk = 0;
+		for (; i < cnt && n < 64 && chunk < len; i++) {
+			if (rel >= iov[i].iov_len) {
+				rel -= iov[i].iov_len;
+				continue;
+			}
+			uint64_t m = iov[i].iov_len - rel < len - chunk ? iov[i].iov_len - rel : len - chunk;
+			v[n++] = (struct iovec){ (char *)iov[i].iov_base + rel, m };
+			chunk += m;
+			rel = 0;
+		}
+		if (!n)
+			return -EINVAL;
+		ssize_t w = pwritev(fd, v, n, (off_t)off);
+		if (w < 0)
+			return -errno;
+		if ((uint64_t)w != chunk)
+			return -EIO; /* short write to a regular file: treat as failure */
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int alloc_push(struct qcow2_alloc **arr, unsigned *n, unsigned *cap, struct qcow2_alloc a)
+{
+	if (*n == *cap) {
+		unsigned c = *cap ? *cap * 2 : 8;
+		struct qcow2_alloc *p = realloc(*arr, c * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*arr = p;
+		*cap = c;
+	}
+	(*arr)[(*n)++] = a;
+	return 0;
+}
+
+static bool alloc_in_flight(const struct qcow2 *q, uint64_t goff)
+{
+	for (unsigned i = 0; i < q->pend_n; i++)
+		if (goff >= q->pend[i].goff && goff - q->pend[i].goff < q->pend[i].len)
+			return true;
+	return false;
+}
+
+/* Called when every engine request of r has completed: the data of r's new
+ * clusters is in place (or failed), so their L2 entries may now be set. */
+int qcow2_commit(struct qcow2 *q, struct img_req *r)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < r->alloc_n; i++) {
+		const struct qcow2_alloc *a = &r->allocs[i];
+		for (unsigned k = 0; k < q->pend_n; k++) {
+			if (q->pend[k].goff == a->goff && q->pend[k].host == a->host) {
+				q->pend[k] = q->pend[--q->pend_n];
+				break;
+			}
+		}
+		/* A failed write leaks its clusters; it never maps them. */
+		for (uint64_t o = 0; r->result >= 0 && !rc && o < a->len; o += q->cluster_size)
+			rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED);
+	}
+	r->alloc_n = 0;
+	return rc;
+}
+
+/* Writes a run of fully overwritten new clusters.  Normally through the
+ * engine, the L2 entries following in qcow2_commit; FUA writes synchronously
+ * so the metadata can be flushed before they complete. */
+static int run_flush(struct qcow2 *q, struct img_req *r, struct alloc_run *a)
+{
+	int rc;
 
 	if (!a->len)
 		return 0;
-	for (int i = 0; i < a->req->iovcnt && left; i++) {
-		const struct iovec *s = &a->req->iov[i];
-		if (rel >= s->iov_len) {
-			rel -= s->iov_len;
-			continue;
-		}
-		if (cnt == 64)
-			return -EINVAL;
-		uint64_t n = s->iov_len - rel < left ? s->iov_len - rel : left;
-		v[cnt++] = (struct iovec){ (char *)s->iov_base + rel, n };
-		left -= n;
-		rel = 0;
+	if (r && !(a->req->flags & BLK_REQ_FUA)) {
+		struct qcow2_alloc al = { a->goff, a->host, a->len };
+		if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
+		    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
+			return rc;
+		a->len = 0;
+		return blk_image_emit(q->img, r, a->req, a->rel, al.host, al.len);
 	}
-	for (uint64_t done = 0; done < a->len;) {
-		ssize_t w = pwritev(q->img->fd, v, cnt, (off_t)(a->host + done));
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		done += (uint64_t)w;
-		if (done < a->len)
-			return -EIO; /* short write to a regular file: treat as failure */
-	}
+	if ((rc = iov_pwrite(q->img->fd, a->req->iov, a->req->iovcnt, a->rel, a->len, a->host)) < 0)
+		return rc;
 	/* Data is in place: now the L2 entries may point at it. */
 	for (uint64_t o = 0; o < a->len; o += q->cluster_size)
 		if ((rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED)) < 0)
@@ -385,18 +455,45 @@ static int run_flush(struct qcow2 *q, struct alloc_run *a)
 	return 0;
 }
 
+static bool reads_as_zero(const struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return false;
+	if (q->version >= 3 && (e & QCOW2_OFLAG_ZERO))
+		return true;
+	return !(e & QCOW2_OFFSET_MASK) && !q->backing;
+}
+
 /* Copy-on-write of one partially written cluster: old content (backing,
  * zero, compressed or a shared data cluster) + new bytes into a new cluster.
- * req == NULL writes zeros. */
+ * req == NULL writes zeros.  A new cluster past the end of the file already
+ * reads as zeros, so when the old content is zeros only the new bytes are
+ * written and the file is extended over the rest (4 KiB instead of a whole
+ * cluster for a small write into an empty image). */
 static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel, uint64_t goff,
 		       uint64_t n, uint64_t e)
 {
 	uint64_t in_cl = goff & (q->cluster_size - 1), start = goff - in_cl, host;
 	int64_t h = data_host(q, e);
+	struct stat st;
 	int rc;
 
 	if (h < 0)
 		return -EIO;
+	if ((rc = qcow2_alloc_cluster(q, &host)) < 0)
+		return rc;
+	if (req && reads_as_zero(q, e)) {
+		if (fstat(q->fd, &st) < 0)
+			return -errno;
+		if (host >= (uint64_t)st.st_size) {
+			if ((rc = iov_pwrite(q->img->fd, req->iov, req->iovcnt, rel, n, host + in_cl)) < 0)
+				return rc;
+			if (in_cl + n < q->cluster_size &&
+			    ftruncate(q->fd, (off_t)(host + q->cluster_size)) < 0)
+				return -errno;
+			return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
+		}
+	}
 	if (h)
 		rc = qcow2_pread_all(q->fd, q->tmp, q->cluster_size, (uint64_t)h);
 	else
@@ -407,20 +504,19 @@ static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel,
 		blk_iov_copy_from(req->iov, req->iovcnt, rel, (char *)q->tmp + in_cl, n);
 	else
 		memset((char *)q->tmp + in_cl, 0, n);
-	if ((rc = qcow2_alloc_cluster(q, &host)) < 0 ||
-	    (rc = qcow2_pwrite_all(q->img->fd, q->tmp, q->cluster_size, host)) < 0)
+	if ((rc = qcow2_pwrite_all(q->img->fd, q->tmp, q->cluster_size, host)) < 0)
 		return rc;
 	return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
 }
 
-static int write_alloc(struct qcow2 *q, struct alloc_run *a, const struct blk_req *req,
-		       uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
+static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
+		       const struct blk_req *req, uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
 {
 	uint64_t host;
 	int rc;
 
 	if (n < q->cluster_size) {
-		if ((rc = run_flush(q, a)) < 0)
+		if ((rc = run_flush(q, r, a)) < 0)
 			return rc;
 		return cow_partial(q, req, rel, goff, n, e);
 	}
@@ -430,7 +526,7 @@ static int write_alloc(struct qcow2 *q, struct alloc_run *a, const struct blk_re
 		a->len += n;
 		return 0;
 	}
-	if ((rc = run_flush(q, a)) < 0)
+	if ((rc = run_flush(q, r, a)) < 0)
 		return rc;
 	*a = (struct alloc_run){ rel, goff, host, n, req };
 	return 0;
@@ -457,14 +553,21 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 			rc = -EIO;
 		} else if (h && (e & QCOW2_OFLAG_COPIED)) {
 			rc = extent_add(q, r, req, &x, NULL, pos, (uint64_t)h + in_cl, n);
+		} else if (q->pend_n && alloc_in_flight(q, goff)) {
+			/* Another request is allocating this cluster: let it finish
+			 * (which maps it), then look again. */
+			blk_image_drain(q->img);
+			if (alloc_in_flight(q, goff))
+				rc = -EIO;
+			continue;
 		} else {
 			allocated = true;
-			rc = write_alloc(q, &a, req, pos, goff, n, e);
+			rc = write_alloc(q, r, &a, req, pos, goff, n, e);
 		}
 		pos += n;
 	}
 	if (!rc)
-		rc = run_flush(q, &a);
+		rc = run_flush(q, r, &a);
 	if (!rc)
 		rc = extent_flush(q, r, req, &x, NULL);
 	if (!rc && allocated && (req->flags & BLK_REQ_FUA))
@@ -478,6 +581,9 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero)
 {
 	int rc = 0;
+
+	if (q->pend_n)
+		blk_image_drain(q->img); /* no allocation may land after this */
 
 	for (uint64_t pos = 0; pos < len && !rc;) {
 		uint64_t goff = off + pos, in_cl = goff & (q->cluster_size - 1), e;

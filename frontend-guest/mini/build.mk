@@ -14,7 +14,7 @@ MINI_LDFLAGS := -nostdlib -static -Wl,-T,$(MINI_DIR)/link.ld -Wl,--build-id=none
 
 EXTRA_ALL += $(MINI_ELF)
 APT_DEPS += qemu-system-x86
-CHECK_SCRIPTS += tests/integration/mini_boot.sh tests/integration/mini_virtio_blk.sh
+CHECK_SCRIPTS += tests/integration/mini_boot.sh tests/integration/mini_virtio_blk.sh tests/integration/mini_nvme.sh
 
 $(B)/guest/obj/$(MINI_DIR)/%.o: $(MINI_DIR)/%.c
 	@mkdir -p $(dir $@)

@@ -148,7 +148,11 @@ static int64_t hc_store_op(struct pv_plat *p, uint64_t cmd, uint64_t arg)
 		return ret;
 	case PVKVM_STORE_SET_GFN:
 		ret = pv_plat_set_store_ring(p, arg);
-		return ret ? ret : p->store_port;
+		if (ret)
+			return ret;
+		if (p->ops && p->ops->store_ring_set)
+			p->ops->store_ring_set(p->opaque, arg, p->store_port);
+		return p->store_port;
 	}
 	return -ENOSYS;
 }

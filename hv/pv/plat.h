@@ -27,6 +27,9 @@ struct pv_plat_ops {
 	void (*console)(void *opaque, const char *buf, uint32_t len);
 	/* The guest notified the store ring's port. */
 	void (*store_notify)(void *opaque);
+	/* The guest supplied its store ring page (STORE_SET_GFN): the VMM
+	 * introduces the domain and starts the proxy.  May be NULL. */
+	void (*store_ring_set)(void *opaque, uint64_t gfn, uint32_t port);
 };
 
 /* What changed, for the control socket's pushes. */

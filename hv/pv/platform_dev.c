@@ -149,8 +149,10 @@ static void reg_write(struct pv_plat_dev *d, uint64_t offset, uint32_t v)
 			  pv_gmem_ptr(&d->plat->gmem, gpa, PVKVM_PAGE_SIZE);
 		d->page_gpa = ok ? gpa : UINT64_MAX;
 		stubs_write_locked(d);
+		bool log = !ok && d->refusals_logged < 4;
+		d->refusals_logged += log;
 		pthread_mutex_unlock(&d->lock);
-		if (!ok)
+		if (log)
 			pv_log_warn("pv", "domain %u: refused hypercall page at %#llx",
 				    d->plat->domid, (unsigned long long)gpa);
 		break;

@@ -25,6 +25,7 @@ struct pv_plat_dev {
 	uint64_t bar2_port;  /* port I/O registers, or PV_BAR_UNSET */
 	uint32_t page_lo;
 	uint64_t page_gpa;   /* committed hypercall page, or UINT64_MAX */
+	unsigned refusals_logged; /* a guest must not flood the log */
 	int db_efd[PVKVM_EVTCHN_NR_PORTS]; /* bound doorbells, for BAR moves */
 };
 

@@ -45,6 +45,7 @@ int pv_store_introduce(const char *store_sock, uint16_t domid, uint64_t ring_gfn
 		return -EINVAL;
 	if ((err = xs_client_open(store_sock, &c)))
 		return err;
+	xs_client_set_reconnect_ms(c, 0); /* a vCPU thread waits on this: fail fast */
 	err = home_create(c, domid);
 	n = snprintf(args, sizeof(args), "%u%c%llu%c%u", domid, 0, (unsigned long long)ring_gfn, 0, port);
 	if (!err)
@@ -77,6 +78,7 @@ int pv_store_release(const char *store_sock, uint16_t domid)
 
 	if ((err = xs_client_open(store_sock, &c)))
 		return err;
+	xs_client_set_reconnect_ms(c, 0); /* VM teardown must not wait for a dead store */
 	err = xs_client_request(c, XS_RELEASE, 0, arg, (size_t)n + 1, NULL, NULL);
 	xs_client_close(c);
 	return err;

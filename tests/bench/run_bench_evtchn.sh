@@ -13,7 +13,7 @@ tmp=$(mktemp)
 	echo
 	echo "## bench-evtchn, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "Machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, /dev/kvm $([ -d /sys/module/kvm_pvm ] && echo PVM || echo 'not PVM')."
-	echo "Guest at CPL3 polls; backend polls up to 500 us before sleeping; both rows in one run."
+	echo "Guest at CPL3 polls; backend polls up to 500 us before sleeping; both rows in one run; load average before the run: $(cut -d" " -f1-3 /proc/loadavg) (p99 and round trips/s suffer from other jobs on a loaded host; p50 is the comparison)."
 	echo
 	echo "| what | variant | p50 us | p99 us | round trips/s | VMM exits |"
 	echo "|---|---|---|---|---|---|"

@@ -49,6 +49,9 @@ else fail test_destroy_unknown_guest_fails "exit $rc: $out"; fi
 out=$("$PVKVM" console nosuch 2>&1); rc=$?
 if [ $rc -eq 1 ]; then pass test_console_unknown_guest_fails; else fail test_console_unknown_guest_fails "exit $rc: $out"; fi
 
+# The interactive console: raw terminal, escape key, terminal restored.
+timeout 60 python3 tests/integration/hv_tty.py "$PVKVM" "$G"
+
 # A daemonized guest whose image is bad fails in the foreground.
 out=$("$PVKVM" run --daemonize --name bad --kernel /etc/hostname 2>&1); rc=$?
 if [ $rc -eq 1 ] && grep -q "unknown image format" <<<"$out"; then pass test_daemonize_reports_load_error

@@ -6,6 +6,7 @@
  *   l  print "looping", then spin forever (for SIGTERM / destroy tests)
  *   e  print "ready", then echo COM1 input back (console tests)
  *   t  triple fault (ud2 with no IDT)
+ *   r  print "boot", then reset through the i8042 (0xfe to port 0x64)
  *   otherwise exit with status 7 */
 	.section .note.Xen, "a"
 	.align 4
@@ -28,6 +29,8 @@ _start:
 	je echo
 	cmp $'t', %cl
 	je triple
+	cmp $'r', %cl
+	je reset
 	mov $7, %eax
 	out %eax, $0xf4
 
@@ -55,6 +58,13 @@ echo:
 	out %al, %dx
 	jmp 3b
 
+reset:
+	mov $msg_boot, %esi
+	call puts
+	mov $0xfe, %al
+	out %al, $0x64
+6:	jmp 6b
+
 triple:
 	lidt idt_empty
 	ud2
@@ -76,3 +86,4 @@ idt_empty:
 msg_hello: .asciz "hello from pvh\n"
 msg_loop:  .asciz "looping\n"
 msg_ready: .asciz "ready\n"
+msg_boot:  .asciz "boot\n"

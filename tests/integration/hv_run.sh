@@ -72,6 +72,19 @@ if [ $rc -eq 4 ] && grep -q 'triple fault.*rip=0x' "$W/err" && grep -q 'cr0=' "$
 	pass test_run_triple_fault_reported_with_registers
 else fail test_run_triple_fault_reported_with_registers "exit $rc, $(cat "$W/err")"; fi
 
+# Reboot (i8042 reset): on_reboot=destroy ends the VM (status 0); restart
+# boots the guest again in the same process.
+out=$(timeout 20 "$PVKVM" run --kernel "$G" --append r --mem 32M --on-reboot destroy </dev/null 2>"$W/err"); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "boot" ]; then pass test_run_reboot_with_on_reboot_destroy_exits
+else fail test_run_reboot_with_on_reboot_destroy_exits "exit $rc, output '$out', $(cat "$W/err")"; fi
+"$PVKVM" run --kernel "$G" --append r --mem 32M --console file:"$W/reboots" </dev/null 2>"$W/err" &
+pid=$!
+boots() { local n; n=$(grep -c boot "$W/reboots" 2>/dev/null); echo "${n:-0}"; }
+for _ in $(seq 200); do [ "$(boots)" -ge 3 ] && break; sleep 0.05; done
+n=$(boots); kill -TERM $pid; wait $pid; rc=$?
+if [ "$n" -ge 3 ] && [ $rc -eq 143 ]; then pass "test_run_reboot_restarts_guest ($n boots seen)"
+else fail test_run_reboot_restarts_guest "$n boots, exit $rc, $(cat "$W/err")"; fi
+
 # SIGTERM: clean stop (status 128+15), run-dir entries removed; ps shows pvkvm:NAME.
 "$PVKVM" run --kernel "$G" --append l --mem 32M --name sigterm-test --console file:"$W/con" </dev/null 2>"$W/err" &
 pid=$!

@@ -79,6 +79,12 @@ else
 	else
 		fail test_mini_pci_scan_finds_bridge_and_virtio_blk_pci "exit $rc: $(grep -E 'pci|mini:' "$work/pc.q" | tail -n 4 | tr '\r\n' '  ')"
 	fi
+	# (pushfq's IOPL/IF are the host's on PVM, so only the CPL is asserted)
+	if grep -q '^mini: cpl 3;' "$work/demo.q"; then
+		pass test_mini_programs_run_at_cpl3
+	else
+		fail test_mini_programs_run_at_cpl3 "$(grep '^mini: cpl' "$work/demo.q")"
+	fi
 	if grep -q 'option color = "blue"' "$work/demo.q"; then
 		pass test_mini_cmdline_options_parsed
 	else
@@ -100,9 +106,13 @@ expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit s
 expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
 expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
 expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
+# pvkvm's own CPUID leaves, read at CPL0 by the trampoline (CPL3 CPUID is the host's on PVM).
+expect_run test_mini_sees_pvkvm_signature_and_tsc_leaf "$work/demo.p" 0 \
+	'^mini: hypervisor signature "pvkvmpvkvmpv" max leaf 0x40000010 (cpuid at CPL0'
+expect_run test_mini_clock_comes_from_pvkvm_tsc_leaf "$work/demo.p" 0 '^mini: tsc [0-9]* kHz (from cpuid 0x40000010)'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
-	pat='^mini: (command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
+	pat='^mini: (cpl|command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'
 	if diff <(tr -d '\r' <"$work/demo.q" | grep -E "$pat") \
 		<(tr -d '\r' <"$work/demo.p" | grep -E "$pat") >"$work/diff" 2>&1; then
 		pass test_mini_same_results_on_qemu_and_pvkvm

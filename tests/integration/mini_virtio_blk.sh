@@ -82,6 +82,29 @@ dd if=/dev/zero of="$img" bs=512 seek=4242 count=1 conv=notrunc status=none
 run corrupt "$drive" "test=blk rw=read bs=4k qd=8 size=8M loops=1 runtime=0 verify=1 seed=77"
 expect test_blk_verify_catches_host_side_corruption corrupt 3 'verify error at sector 4242'
 
+# Discard punches a hole in the host file; write-zeroes zeroes exactly its range.
+dimg=$work/discard.img
+truncate -s 8M "$dimg"
+ddrive="-drive id=d0,file=$dimg,format=raw,if=none,discard=unmap -device virtio-blk-device,drive=d0"
+run dfill "$ddrive" "test=blk rw=write bs=1M qd=4 size=4M loops=1 runtime=0 verify=1 seed=3"
+before=$(stat -c %b "$dimg")
+run discard "$ddrive" "test=blkop op=discard offset=1M len=1M"
+after=$(stat -c %b "$dimg")
+zero=$(od -A n -t x8 -j 1048576 -N 1048576 "$dimg" | tr -d ' *\n' | tr -d 0)
+if [ "$(cat "$work/discard.rc")" = 1 ] && [ -z "$zero" ] && [ $((before - after)) -ge 2048 ]; then
+	pass test_blk_discard_punches_a_hole_in_the_host_file
+else
+	fail test_blk_discard_punches_a_hole_in_the_host_file "rc $(cat "$work/discard.rc"), blocks $before -> $after, nonzero '${zero:0:32}'"
+fi
+run zeroes "$ddrive" "test=blkop op=zeroes offset=3M len=64k"
+run zread "$ddrive" "test=blkop op=read offset=3211264 len=983040 seed=3"
+zero=$(od -A n -t x8 -j 3145728 -N 65536 "$dimg" | tr -d ' *\n' | tr -d 0)
+if [ "$(cat "$work/zeroes.rc")" = 1 ] && [ -z "$zero" ] && [ "$(cat "$work/zread.rc")" = 1 ]; then
+	pass test_blk_write_zeroes_zeroes_exactly_its_range
+else
+	fail test_blk_write_zeroes_zeroes_exactly_its_range "rc $(cat "$work/zeroes.rc")/$(cat "$work/zread.rc"), nonzero '${zero:0:32}'"
+fi
+
 big="-drive id=d0,file=$img,format=raw,if=none -device virtio-blk-device,drive=d0,logical_block_size=4096,physical_block_size=4096"
 run big1 "$big" "test=blk rw=write bs=4k qd=8 size=1M loops=1 runtime=0 verify=1 seed=9 offset=8M"
 run big2 "$big" "test=blk rw=randread bs=4k qd=8 size=1M runtime_ms=300 verify=1 seed=9 offset=8M"

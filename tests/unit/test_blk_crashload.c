@@ -147,6 +147,11 @@ static int verify(const char *img_path, const char *log_path)
 	}
 	printf("verified %lu blocks (%lu with flushed writes), %lu bad\n", nblk, checked, bad);
 	blk_image_close(img);
+	free(last);
+	free(b);
+	free(want);
+	if (f)
+		fclose(f);
 	return bad ? 1 : 0;
 }
 

@@ -14,6 +14,8 @@
 #include "harness.h"
 #include "pvback_bus.h"
 #include "pvfront_bus.h"
+#include "pvtest_back.h"
+#include "pvtest_front.h"
 #include "store_dom.h"
 #include "xs_daemon.h"
 
@@ -195,6 +197,37 @@ static void test_xenbus_handshake_between_frontend_core_and_backend_lib(void)
 	CU_ASSERT_EQUAL(a.evtchn, 9);
 }
 
+struct pvtest_arg {
+	int err;
+	char why[160];
+};
+
+static void *pvtest_backend(void *arg)
+{
+	struct pvtest_arg *a = arg;
+
+	a->err = pvtest_back_run(sock, g->ctl_path, HARNESS_DOMID, 0, 5000, a->why, sizeof(a->why));
+	return NULL;
+}
+
+/* The self-test the mini-guest runs (test=evtchn / test=grant), here with the
+ * guest half in this thread and the host test backend in another. */
+static void test_pvtest_selftest_passes_between_guest_core_and_host_backend(void)
+{
+	struct pvtest_arg a = { 0 };
+	pthread_t t;
+	int err;
+
+	CU_ASSERT_FATAL(pv_store_add_device(sock, HARNESS_DOMID, "pvtest", 0, NULL, NULL, 0) == 0);
+	pthread_create(&t, NULL, pvtest_backend, &a);
+	err = pvtest_front_run(&g->front, &xs, 1000);
+	pthread_join(t, NULL);
+	if (err || a.err)
+		printf("\n    guest: %s; backend: %s\n", pvtest_front_strerror(err), a.why);
+	CU_ASSERT_EQUAL(err, 0);
+	CU_ASSERT_EQUAL(a.err, 0);
+}
+
 static void test_release_removes_home_and_fires_watch(void)
 {
 	char *v = NULL;
@@ -220,6 +253,7 @@ int main(void)
 	CU_add_test(s, "guest_is_confined_to_its_domid", test_guest_is_confined_to_its_domid);
 	CU_add_test(s, "guest_watch_fires_on_host_write", test_guest_watch_fires_on_host_write);
 	CU_add_test(s, "xenbus_handshake_between_frontend_core_and_backend_lib", test_xenbus_handshake_between_frontend_core_and_backend_lib);
+	CU_add_test(s, "pvtest_selftest_passes_between_guest_core_and_host_backend", test_pvtest_selftest_passes_between_guest_core_and_host_backend);
 	CU_add_test(s, "release_removes_home_and_fires_watch", test_release_removes_home_and_fires_watch);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

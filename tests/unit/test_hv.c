@@ -293,6 +293,55 @@ static void test_ram_above_hole_starts_at_4g(void)
 	hv_vm_destroy(vm);
 }
 
+/* Port 0x70 on vCPU 0 starts vCPU 1 at AP_GPA with vCPU 0's control state;
+ * vCPU 1's code ends the VM with status 0x33 while vCPU 0 spins. */
+#define AP_GPA 0x101000u
+static void start_ap_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
+{
+	struct hv_vm *vm = opaque;
+	struct kvm_regs r = { .rip = AP_GPA, .rflags = 2 };
+	struct kvm_sregs s;
+
+	if (!is_write || ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	*(uint8_t *)data = (uint8_t)hv_vcpu_start(vm, 1, &r, &s);
+	if (hv_vcpu_start(vm, 1, &r, &s) != -EBUSY || hv_vcpu_start(vm, 7, &r, &s) != -EINVAL)
+		hv_vm_request_stop(vm, 0x66);
+}
+
+static void vcpu_start_case(bool irqchip)
+{
+	static const uint8_t bsp[] = { 0xe6, 0x70, 0xeb, 0xfe };        /* out 0x70, al; jmp $ */
+	static const uint8_t ap[] = { 0xb0, 0x33, 0xe6, 0xf4, 0xeb, 0xfe }; /* mov al, 0x33; out 0xf4, al */
+	struct hv_vm_opts o = { .name = "smp", .mem_bytes = 8u << 20, .nr_vcpus = 2, .no_irqchip = !irqchip };
+	struct hv_vm *vm;
+	const char *err;
+
+	if (!have_kvm)
+		return;
+	CU_ASSERT_FATAL(hv_vm_create(&vm, &o, &err) == 0);
+	memcpy(hv_vm_gpa_to_hva(vm, CODE_GPA, sizeof(bsp)), bsp, sizeof(bsp));
+	memcpy(hv_vm_gpa_to_hva(vm, AP_GPA, sizeof(ap)), ap, sizeof(ap));
+	hv_boot_regs_pvh(vm, CODE_GPA, 0);
+	hv_io_register(&vm->pio, 0x70, 1, start_ap_io, vm);
+	hv_debug_exit_init(vm);
+	CU_ASSERT_EQUAL(tvm_run(vm), 0x33);
+	CU_ASSERT_TRUE(vm->vcpus[1].started);
+	hv_vm_destroy(vm);
+}
+
+static void test_vcpu_start_runs_secondary_vcpu(void)
+{
+	vcpu_start_case(false);
+}
+
+/* With the in-kernel LAPIC the AP already sits in KVM_RUN (waiting for
+ * INIT/SIPI): the start must kick it out and make it runnable. */
+static void test_vcpu_start_kicks_ap_waiting_in_kernel(void)
+{
+	vcpu_start_case(true);
+}
+
 static void reset_port_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
 {
 	if (is_write)
@@ -356,6 +405,8 @@ int main(void)
 	CU_add_test(s, "test_triple_fault_is_reported_not_hung", test_triple_fault_is_reported_not_hung);
 	CU_add_test(s, "test_stop_request_kicks_vcpu_in_guest_loop", test_stop_request_kicks_vcpu_in_guest_loop);
 	CU_add_test(s, "test_reset_request_ends_run_with_reset_reason", test_reset_request_ends_run_with_reset_reason);
+	CU_add_test(s, "test_vcpu_start_runs_secondary_vcpu", test_vcpu_start_runs_secondary_vcpu);
+	CU_add_test(s, "test_vcpu_start_kicks_ap_waiting_in_kernel", test_vcpu_start_kicks_ap_waiting_in_kernel);
 	CU_add_test(s, "test_ram_above_hole_starts_at_4g", test_ram_above_hole_starts_at_4g);
 	CU_add_test(s, "test_gpa_to_hva_checks_bounds_and_hole", test_gpa_to_hva_checks_bounds_and_hole);
 	test_hv_iobus_add();

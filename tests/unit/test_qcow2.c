@@ -289,6 +289,183 @@ static void test_allocated_random_reads_cost_no_metadata_reads(void)
 	free(b);
 }
 
+/* Guest requests may carry many segments (indirect descriptors): allocating
+ * and COW writes must not be limited to a fixed iovec count. */
+static void test_many_segment_writes_allocate_correctly(void)
+{
+	const uint64_t size = 4u << 20;
+	const char *p = tpath("segs.qcow2");
+	unsigned char *shadow = calloc(1, size), *b = abuf(1u << 20);
+	struct iovec v[256];
+	struct blk_image *img;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, size, 65536, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(open_q(&img, p, false, BLK_ENGINE_URING, BLK_CACHE_NONE) == 0);
+	for (int i = 0; i < 256; i++) {
+		memset(b + i * 4096, i, 4096);
+		v[i] = (struct iovec){ b + i * 4096, 4096 };
+	}
+	struct blk_req q = { .op = BLK_OP_WRITE, .offset = 0, .iov = v, .iovcnt = 256 };
+	struct blk_completion c;
+	CU_ASSERT_EQUAL(blk_image_submit(img, &q, 1), 1);
+	CU_ASSERT_EQUAL(blk_image_reap(img, &c, 1, true), 1);
+	CU_ASSERT_EQUAL(c.result, 1 << 20);
+	memcpy(shadow, b, 1u << 20);
+	q.offset = (2u << 20) + 8192;  /* unaligned to clusters: COW head and tail */
+	q.iovcnt = 100;
+	CU_ASSERT_EQUAL(blk_image_submit(img, &q, 1), 1);
+	CU_ASSERT_EQUAL(blk_image_reap(img, &c, 1, true), 1);
+	CU_ASSERT_EQUAL(c.result, 100 * 4096);
+	memcpy(shadow + q.offset, b, 100 * 4096);
+	verify(img, shadow, size);
+	blk_image_close(img);
+	assert_clean(p);
+	free(shadow);
+	free(b);
+}
+
+/* A small write into an empty image writes only its bytes; the cluster's
+ * rest reads as zeros, also when the file was cut short under it. */
+static void test_small_write_into_empty_cluster_reads_zeros_around(void)
+{
+	const char *p = tpath("fresh.qcow2");
+	unsigned char *b = abuf(65536);
+	struct blk_image *img;
+	struct stat st;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, 1u << 20, 65536, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(stat(p, &st) == 0);
+	uint64_t before = (uint64_t)st.st_size;
+	CU_ASSERT_FATAL(open_q(&img, p, false, BLK_ENGINE_AIO, BLK_CACHE_NONE) == 0);
+	memset(b, 0x7e, 4096);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_WRITE, 8192, b, 4096, 0), 4096);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_FLUSH, 0, NULL, 0, 0), 0);
+	/* New L2 table + one data cluster, the data cluster last. */
+	CU_ASSERT(stat(p, &st) == 0 && (uint64_t)st.st_size == before + 2 * 65536);
+	blk_image_close(img);
+	CU_ASSERT_FATAL(truncate(p, (off_t)(before + 65536 + 12288)) == 0); /* cut inside the cluster */
+	CU_ASSERT_FATAL(open_q(&img, p, true, BLK_ENGINE_URING, BLK_CACHE_WRITEBACK) == 0);
+	memset(b, 0xff, 65536);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_READ, 0, b, 65536, 0), 65536);
+	for (unsigned i = 0; i < 65536; i++)
+		if (b[i] != (i >= 8192 && i < 12288 ? 0x7e : 0)) {
+			CU_FAIL("wrong byte");
+			break;
+		}
+	blk_image_close(img);
+	free(b);
+}
+
+/* Allocating writes in flight together (queue depth 16), disjoint bytes but
+ * often the same new clusters: whole-cluster allocations run through the
+ * engine and map on completion; a write meeting one in flight waits for it. */
+static void concurrent_alloc(enum blk_engine_kind eng, enum blk_cache cache)
+{
+	const uint64_t size = 8u << 20, cs = 65536;
+	const char *p = tpath("conc.qcow2");
+	unsigned char *shadow = calloc(1, size), *b = abuf(16 * 262144);
+	uint64_t seed = 7 + eng;
+	struct blk_image *img;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, size, cs, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(open_q(&img, p, false, eng, cache) == 0);
+	for (int round = 0; round < 40; round++) {
+		struct blk_req q[16];
+		struct iovec v[16];
+		uint64_t lo[16], hi[16];
+		unsigned n = 0;
+		for (int k = 0; k < 16; k++) {
+			bool big = rnd(&seed) % 2;
+			uint64_t len = big ? cs * (1 + rnd(&seed) % 4) : 4096;
+			uint64_t off = big ? (rnd(&seed) % (size / cs - 4)) * cs
+					   : (rnd(&seed) % (size / 4096)) * 4096;
+			bool clash = false;
+			for (unsigned j = 0; j < n; j++)
+				clash |= off < hi[j] && off + len > lo[j];
+			if (clash)
+				continue;
+			lo[n] = off;
+			hi[n] = off + len;
+			unsigned char *d = b + n * 262144;
+			for (uint64_t i = 0; i < len; i++)
+				d[i] = (unsigned char)rnd(&seed);
+			memcpy(shadow + off, d, len);
+			v[n] = (struct iovec){ d, len };
+			q[n] = (struct blk_req){ .op = BLK_OP_WRITE, .offset = off, .iov = &v[n], .iovcnt = 1 };
+			n++;
+		}
+		CU_ASSERT_EQUAL_FATAL(blk_image_submit(img, q, n), (int)n);
+		for (unsigned got = 0; got < n;) {
+			struct blk_completion c[16];
+			int r = blk_image_reap(img, c, 16, true);
+			CU_ASSERT_FATAL(r > 0);
+			for (int i = 0; i < r; i++)
+				CU_ASSERT(c[i].result > 0);
+			got += (unsigned)r;
+		}
+		if (round % 10 == 9)
+			CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_FLUSH, 0, NULL, 0, 0), 0);
+	}
+	verify(img, shadow, size);
+	blk_image_close(img);
+	CU_ASSERT_FATAL(open_q(&img, p, true, BLK_ENGINE_SYNC, BLK_CACHE_WRITEBACK) == 0);
+	verify(img, shadow, size);
+	blk_image_close(img);
+	assert_clean(p);
+	free(shadow);
+	free(b);
+}
+
+static void test_concurrent_allocating_writes_uring(void) { concurrent_alloc(BLK_ENGINE_URING, BLK_CACHE_NONE); }
+static void test_concurrent_allocating_writes_aio(void) { concurrent_alloc(BLK_ENGINE_AIO, BLK_CACHE_NONE); }
+static void test_concurrent_allocating_writes_sync(void) { concurrent_alloc(BLK_ENGINE_SYNC, BLK_CACHE_WRITEBACK); }
+
+/* Overlapping requests in one batch: a write or discard touching clusters
+ * whose allocation is still in flight waits for it, so the later request
+ * wins, as it would on a raw disk with requests applied in order. */
+static void test_write_into_cluster_being_allocated_waits(void)
+{
+	const uint64_t size = 2u << 20;
+	const char *p = tpath("wait.qcow2");
+	unsigned char *shadow = calloc(1, size), *b = abuf(3 * 131072);
+	struct blk_image *img;
+
+	unlink(p);
+	CU_ASSERT_FATAL(blk_qcow2_create(p, size, 65536, 3, NULL, NULL) == 0);
+	CU_ASSERT_FATAL(open_q(&img, p, false, BLK_ENGINE_URING, BLK_CACHE_NONE) == 0);
+	memset(b, 0x10, 131072);
+	memset(b + 131072, 0x20, 4096);
+	memset(b + 262144, 0x30, 131072);
+	struct iovec v[3] = { { b, 131072 }, { b + 131072, 4096 }, { b + 262144, 131072 } };
+	struct blk_req q[4] = {
+		{ .op = BLK_OP_WRITE, .offset = 0, .iov = &v[0], .iovcnt = 1 },
+		{ .op = BLK_OP_WRITE, .offset = 65536 + 4096, .iov = &v[1], .iovcnt = 1 },
+		{ .op = BLK_OP_WRITE, .offset = 262144, .iov = &v[2], .iovcnt = 1 },
+		{ .op = BLK_OP_DISCARD, .offset = 262144, .len_bytes = 65536 },
+	};
+	CU_ASSERT_EQUAL(blk_image_submit(img, q, 4), 4);
+	for (int got = 0; got < 4;) {
+		struct blk_completion c[4];
+		int r = blk_image_reap(img, c, 4, true);
+		CU_ASSERT_FATAL(r > 0);
+		for (int i = 0; i < r; i++)
+			CU_ASSERT(c[i].result >= 0);
+		got += r;
+	}
+	memset(shadow, 0x10, 131072);
+	memset(shadow + 65536 + 4096, 0x20, 4096);
+	memset(shadow + 262144 + 65536, 0x30, 65536);
+	verify(img, shadow, size);
+	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_FLUSH, 0, NULL, 0, 0), 0);
+	blk_image_close(img);
+	assert_clean(p);
+	free(shadow);
+	free(b);
+}
+
 /* ---- hostile images ---- */
 
 static const char *fresh(uint64_t size)
@@ -460,6 +637,12 @@ int main(void)
 	T(test_zeroes_and_discard_hide_backing_data);
 	T(test_discarded_clusters_freed_and_reused);
 	T(test_allocated_random_reads_cost_no_metadata_reads);
+	T(test_many_segment_writes_allocate_correctly);
+	T(test_concurrent_allocating_writes_uring);
+	T(test_concurrent_allocating_writes_aio);
+	T(test_concurrent_allocating_writes_sync);
+	T(test_write_into_cluster_being_allocated_waits);
+	T(test_small_write_into_empty_cluster_reads_zeros_around);
 	T(test_bad_headers_refused);
 	T(test_corrupt_bit_refuses_rw_allows_ro);
 	T(test_bad_l1_l2_entries_fail_the_request);

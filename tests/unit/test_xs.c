@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "test_xs_util.h"
@@ -338,6 +339,46 @@ static void test_handover_makes_connection_unprivileged(void)
 	fx_done(&f);
 }
 
+static void test_two_daemons_in_one_process_are_independent(void)
+{
+	struct fx f2;
+	struct xs_client *c2;
+
+	SETUP(f, c);
+	CU_ASSERT_FATAL(fx_start(&f2, NULL) == 0);
+	c2 = fx_client(&f2);
+	W(c, "/who", "one");
+	W(c2, "/who", "two");
+	CU_ASSERT_STRING_EQUAL(xs_get(c, "/who"), "one");
+	CU_ASSERT_STRING_EQUAL(xs_get(c2, "/who"), "two");
+	xs_client_close(c2);
+	fx_done(&f2);
+	xs_client_close(c);
+	fx_done(&f);
+}
+
+/* The embedding path: the VMM hands the daemon one end of a socketpair
+ * for a guest, from another thread. */
+static void test_add_conn_serves_socketpair_as_guest(void)
+{
+	char buf[XENSTORE_PAYLOAD_MAX + 1];
+	int sv[2];
+
+	SETUP(f, c);
+	W(c, "/private", "p");
+	fx_make_home(c, 12);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT_EQUAL(xs_daemon_add_conn(f.d, sv[1], 12), 0);
+	CU_ASSERT_EQUAL(raw_call(sv[0], XS_WRITE, "mine\0v", 7, buf), XS_WRITE);
+	CU_ASSERT_EQUAL(raw_call(sv[0], XS_READ, "/private", 9, buf), XS_ERROR);
+	CU_ASSERT_STRING_EQUAL(buf, "EACCES");
+	CU_ASSERT_STRING_EQUAL(xs_get(c, "/local/domain/12/mine"), "v");
+	CU_ASSERT_EQUAL(xs_daemon_add_conn(f.d, -1, 12), -EINVAL);
+	close(sv[0]);
+	xs_client_close(c);
+	fx_done(&f);
+}
+
 void test_xs_register_ops(void)
 {
 	CU_pSuite s = CU_add_suite("xs_ops", NULL, NULL);
@@ -359,6 +400,8 @@ void test_xs_register_ops(void)
 	CU_add_test(s, "test_reset_watches_drops_all_watches", test_reset_watches_drops_all_watches);
 	CU_add_test(s, "test_control_is_privileged", test_control_is_privileged);
 	CU_add_test(s, "test_handover_makes_connection_unprivileged", test_handover_makes_connection_unprivileged);
+	CU_add_test(s, "test_two_daemons_in_one_process_are_independent", test_two_daemons_in_one_process_are_independent);
+	CU_add_test(s, "test_add_conn_serves_socketpair_as_guest", test_add_conn_serves_socketpair_as_guest);
 }
 
 int main(void)

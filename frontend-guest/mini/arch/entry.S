@@ -4,7 +4,7 @@
  * struct pvh_start_info.  Everything here runs at CPL0, which a PVM host
  * emulates ~4000x slower than native, so this path is straight-line: the page
  * tables are prebuilt data (no loop), the IDT is filled later from CPL3
- * (mini_exc_init), and we iretq to CPL3 with IOPL=3 and IF=0 after ~40
+ * (mini_exc_init), and we iretq to CPL3 with IOPL=3 and IF=0 after ~50
  * instructions.  Only an exception brings the CPU back to CPL0 (exc_common).
  */
 #define KERNEL_CS 0x08
@@ -27,6 +27,23 @@
 pvh_start:
 	cli
 	mov %ebx, %esi                  /* survives until mini_start(%rdi) */
+	/* The VMM's hypervisor leaves, read here because CPUID at CPL3 is not
+	 * intercepted on a PVM host (AMD has no CPUID faulting): CPL3 sees the
+	 * host's leaves, CPL0 (emulated) sees the VMM's.  sys/clock.c uses them. */
+	mov $0x40000000, %eax
+	xor %ecx, %ecx
+	cpuid
+	mov %eax, mini_cpuid_cpl0 + 0
+	mov %ebx, mini_cpuid_cpl0 + 4
+	mov %ecx, mini_cpuid_cpl0 + 8
+	mov %edx, mini_cpuid_cpl0 + 12
+	mov $0x40000010, %eax
+	xor %ecx, %ecx
+	cpuid
+	mov %eax, mini_cpuid_cpl0 + 16
+	mov %ebx, mini_cpuid_cpl0 + 20
+	mov %ecx, mini_cpuid_cpl0 + 24
+	mov %edx, mini_cpuid_cpl0 + 28
 	mov $mini_pml4, %eax
 	mov %eax, %cr3
 	mov %cr4, %eax
@@ -164,6 +181,11 @@ mini_pd:
  * IOPL=3 alone should make port I/O legal at CPL3, but the PVM host checks
  * the TSS bitmap once TR is loaded (measured: outb at CPL3 then faults).
  */
+	.balign 16
+	.globl mini_cpuid_cpl0
+mini_cpuid_cpl0:                        /* leaves 0x40000000 and 0x40000010, as CPL0 saw them */
+	.fill 8, 4, 0
+
 	.balign 16
 	.globl mini_tss
 mini_tss:

@@ -13,15 +13,21 @@
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
 #define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
 
 #define VIRTIO_BLK_T_IN 0
 #define VIRTIO_BLK_T_OUT 1
 #define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
 
 #define CFG_CAPACITY 0
 #define CFG_SIZE_MAX 8
 #define CFG_SEG_MAX 12
 #define CFG_BLK_SIZE 20
+#define CFG_MAX_DISCARD_SECTORS 36
+#define CFG_MAX_WRITE_ZEROES_SECTORS 48
 
 #define MAX_IO_BYTES (1u << 20)
 #define MAX_SEGS 8
@@ -33,6 +39,10 @@ struct vblk_slot {
 		uint32_t type, ioprio;
 		uint64_t sector;
 	} hdr;
+	struct {                  /* discard / write-zeroes range, device-readable */
+		uint64_t sector;
+		uint32_t nr_sectors, flags;
+	} range;
 	uint8_t status;
 	uint64_t tag;
 };
@@ -49,25 +59,45 @@ struct vblk {
 
 static struct vblk vblks[MAX_DEVS];
 
+static uint32_t op_limit(const struct vblk *v, uint8_t op)
+{
+	switch (op) {
+	case MINI_BLK_READ: return v->bd.max_io_bytes;
+	case MINI_BLK_WRITE: return v->bd.read_only ? 0 : v->bd.max_io_bytes;
+	case MINI_BLK_DISCARD: return v->bd.read_only ? 0 : v->bd.max_discard_bytes;
+	case MINI_BLK_WRITE_ZEROES: return v->bd.read_only ? 0 : v->bd.max_write_zeroes_bytes;
+	default: return 0;
+	}
+}
+
 static bool req_valid(const struct vblk *v, const struct mini_blk_req *r)
 {
 	uint64_t ss = v->bd.sector_size / 512, nr = r->len_bytes / 512;
 
 	if (r->op == MINI_BLK_FLUSH)
 		return v->bd.has_flush;
-	if (r->op != MINI_BLK_READ && r->op != MINI_BLK_WRITE)
-		return false;
-	if (r->op == MINI_BLK_WRITE && v->bd.read_only)
-		return false;
 	return r->len_bytes && r->len_bytes % v->bd.sector_size == 0 &&
-	       r->len_bytes <= v->bd.max_io_bytes && r->sector % ss == 0 &&
+	       r->len_bytes <= op_limit(v, r->op) && r->sector % ss == 0 &&
 	       r->sector <= v->bd.capacity_sectors && nr <= v->bd.capacity_sectors - r->sector;
+}
+
+static uint32_t req_type(uint8_t op)
+{
+	switch (op) {
+	case MINI_BLK_READ: return VIRTIO_BLK_T_IN;
+	case MINI_BLK_WRITE: return VIRTIO_BLK_T_OUT;
+	case MINI_BLK_DISCARD: return VIRTIO_BLK_T_DISCARD;
+	case MINI_BLK_WRITE_ZEROES: return VIRTIO_BLK_T_WRITE_ZEROES;
+	default: return VIRTIO_BLK_T_FLUSH;
+	}
 }
 
 /* Builds one request's chain; false when the ring has no room for it. */
 static bool vblk_queue_one(struct vblk *v, const struct mini_blk_req *r)
 {
-	unsigned nseg = r->op == MINI_BLK_FLUSH ? 0 : (r->len_bytes + v->seg_bytes - 1) / v->seg_bytes;
+	bool data = r->op == MINI_BLK_READ || r->op == MINI_BLK_WRITE;
+	bool range = r->op == MINI_BLK_DISCARD || r->op == MINI_BLK_WRITE_ZEROES;
+	unsigned nseg = data ? (r->len_bytes + v->seg_bytes - 1) / v->seg_bytes : range ? 1 : 0;
 	uint16_t ids[MAX_SEGS + 2];
 	struct vblk_slot *s;
 	int head = virtq_alloc_chain(&v->vq, nseg + 2, ids);
@@ -75,15 +105,21 @@ static bool vblk_queue_one(struct vblk *v, const struct mini_blk_req *r)
 	if (head < 0)
 		return false;
 	s = &v->slots[head];
-	s->hdr.type = r->op == MINI_BLK_READ ? VIRTIO_BLK_T_IN :
-		      r->op == MINI_BLK_WRITE ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_FLUSH;
+	s->hdr.type = req_type(r->op);
 	s->hdr.ioprio = 0;
-	s->hdr.sector = r->op == MINI_BLK_FLUSH ? 0 : r->sector;
+	s->hdr.sector = data ? r->sector : 0;
 	s->status = 0xff;
 	s->tag = r->tag;
 	v->vq.desc[ids[0]].addr = (uintptr_t)&s->hdr;
 	v->vq.desc[ids[0]].len = sizeof(s->hdr);
-	for (unsigned i = 0; i < nseg; i++) {
+	if (range) {
+		s->range.sector = r->sector;
+		s->range.nr_sectors = r->len_bytes / 512;
+		s->range.flags = 0;      /* write-zeroes: no unmap; the device may still */
+		v->vq.desc[ids[1]].addr = (uintptr_t)&s->range;
+		v->vq.desc[ids[1]].len = sizeof(s->range);
+	}
+	for (unsigned i = 0; data && i < nseg; i++) {
 		uint32_t off = i * v->seg_bytes, len = r->len_bytes - off;
 
 		v->vq.desc[ids[1 + i]].addr = r->buf_phys + off;
@@ -148,10 +184,21 @@ static unsigned vblk_poll(struct mini_blkdev *bd, struct mini_blk_cpl *c, unsign
 
 static const struct mini_blkdev_ops vblk_ops = { .submit = vblk_submit, .poll = vblk_poll };
 
+/* A range op's byte limit: the device's sector count, capped to fit 32 bits. */
+static uint32_t range_limit(uint32_t sectors, uint32_t bs)
+{
+	uint64_t bytes = (uint64_t)sectors * 512;
+
+	if (bytes > (1u << 30))
+		bytes = 1u << 30;
+	return (uint32_t)(bytes - bytes % bs);
+}
+
 static int vblk_setup(struct vblk *v, unsigned idx)
 {
 	uint64_t want = 1u << VIRTIO_BLK_F_SIZE_MAX | 1u << VIRTIO_BLK_F_SEG_MAX |
-			1u << VIRTIO_BLK_F_RO | 1u << VIRTIO_BLK_F_BLK_SIZE | 1u << VIRTIO_BLK_F_FLUSH;
+			1u << VIRTIO_BLK_F_RO | 1u << VIRTIO_BLK_F_BLK_SIZE | 1u << VIRTIO_BLK_F_FLUSH |
+			1u << VIRTIO_BLK_F_DISCARD | 1u << VIRTIO_BLK_F_WRITE_ZEROES;
 	uint32_t size_max = 0, seg_max = MAX_SEGS, bs = 512;
 	unsigned per_req;
 
@@ -178,6 +225,11 @@ static int vblk_setup(struct vblk *v, unsigned idx)
 	snprintf(v->bd.name, sizeof(v->bd.name), "virtio-blk%u", idx);
 	v->bd.max_io_bytes = v->seg_bytes * seg_max < MAX_IO_BYTES ? v->seg_bytes * seg_max : MAX_IO_BYTES;
 	v->bd.max_io_bytes -= v->bd.max_io_bytes % bs;
+	if (v->vdev.features >> VIRTIO_BLK_F_DISCARD & 1)
+		v->bd.max_discard_bytes = range_limit(virtio_config_read32(&v->vdev, CFG_MAX_DISCARD_SECTORS), bs);
+	if (v->vdev.features >> VIRTIO_BLK_F_WRITE_ZEROES & 1)
+		v->bd.max_write_zeroes_bytes =
+			range_limit(virtio_config_read32(&v->vdev, CFG_MAX_WRITE_ZEROES_SECTORS), bs);
 	if (virtq_init(&v->vq, &v->vdev, 0, QUEUE_SIZE))
 		return -1;
 	per_req = 2 + (v->bd.max_io_bytes + v->seg_bytes - 1) / v->seg_bytes;
@@ -201,10 +253,12 @@ static unsigned vblk_probe(struct mini_blkdev **devs, unsigned max)
 			printf("virtio-blk: device in slot %u failed to initialise\n", slot);
 			continue;
 		}
-		printf("%s: virtio-mmio v%u slot %u, %lu sectors of %u bytes, queue %u, depth %u, max io %u%s\n",
+		printf("%s: virtio-mmio v%u slot %u, %lu sectors of %u bytes, queue %u, depth %u, max io %u%s%s%s%s\n",
 		       v->bd.name, v->vdev.version, slot, (unsigned long)v->bd.capacity_sectors,
 		       v->bd.sector_size, v->vq.size, v->bd.queue_depth, v->bd.max_io_bytes,
-		       v->bd.read_only ? ", read-only" : "");
+		       v->bd.read_only ? ", read-only" : "", v->bd.has_flush ? ", flush" : "",
+		       v->bd.max_discard_bytes ? ", discard" : "",
+		       v->bd.max_write_zeroes_bytes ? ", write-zeroes" : "");
 		devs[n++] = &v->bd;
 	}
 	return n;

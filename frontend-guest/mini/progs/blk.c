@@ -5,6 +5,7 @@
  *   (or runtime_ms=) size=BYTES offset=BYTES verify=0|1 rwmix=70 seed=1
  *   loops=N (sequential passes over the region, 0 = until runtime)
  *   ios=N (stop after N I/Os, 0 = until runtime)
+ *   readback=1 (then read the region once, verifying; a second RESULT line)
  *   fsync=N (after every N writes: drain, flush, and print "blk: flushed through
  *   byte X" -- for a first sequential write pass, every byte of [offset, X)
  *   is then durable; the durability tests kill the VMM and check that)
@@ -16,7 +17,6 @@
 #include "mini/blkdev.h"
 #include "mini/hist.h"
 
-#define PATTERN_MAGIC 0x314b4c42494e494dull   /* "MINIBLK1" */
 #define MAX_QD 256
 #define MAX_BAD_REPORTS 5
 
@@ -52,46 +52,6 @@ struct blk_run {
 };
 
 static struct blk_run run;    /* large (histograms): static, not on the stack */
-
-static uint64_t pattern_word(uint64_t sector, uint64_t seed, unsigned i)
-{
-	uint64_t x = sector * 0x9e3779b97f4a7c15ull ^ seed ^ ((uint64_t)i << 56);
-
-	x ^= x >> 31;
-	return x * 0xbf58476d1ce4e5b9ull;
-}
-
-static void pattern_fill(uint8_t *buf, uint64_t sector, uint64_t nr, uint64_t seed)
-{
-	for (uint64_t s = 0; s < nr; s++) {
-		uint64_t *w = (uint64_t *)(buf + s * 512);
-
-		w[0] = PATTERN_MAGIC;
-		w[1] = sector + s;
-		w[2] = seed;
-		for (unsigned i = 3; i < 64; i++)
-			w[i] = pattern_word(sector + s, seed, i);
-	}
-}
-
-/* Returns the number of bad 512-byte sectors and reports the first few. */
-static unsigned pattern_check(const uint8_t *buf, uint64_t sector, uint64_t nr, uint64_t seed)
-{
-	unsigned bad = 0;
-
-	for (uint64_t s = 0; s < nr; s++) {
-		const uint64_t *w = (const uint64_t *)(buf + s * 512);
-		bool ok = w[0] == PATTERN_MAGIC && w[1] == sector + s && w[2] == seed;
-
-		for (unsigned i = 3; ok && i < 64; i++)
-			ok = w[i] == pattern_word(sector + s, seed, i);
-		if (!ok && bad++ < 1 && run.st.verify_errors < MAX_BAD_REPORTS)
-			printf("blk: verify error at sector %lu: magic %lx sector %lu seed %lu\n",
-			       (unsigned long)(sector + s), (unsigned long)w[0], (unsigned long)w[1],
-			       (unsigned long)w[2]);
-	}
-	return bad;
-}
 
 static uint64_t rng_next(uint64_t *s)   /* xorshift64* */
 {
@@ -189,7 +149,7 @@ static bool io_prepare(struct blk_run *r, uint16_t id, struct mini_blk_req *req)
 	io->op = j->read_pct == 100 ? MINI_BLK_READ : j->read_pct == 0 ? MINI_BLK_WRITE :
 		 rng_next(&r->rng) % 100 < j->read_pct ? MINI_BLK_READ : MINI_BLK_WRITE;
 	if (io->op == MINI_BLK_WRITE && j->verify)
-		pattern_fill(io->buf, io->off / 512, j->bs / 512, j->seed);
+		mini_blk_pattern_fill(io->buf, io->off / 512, j->bs / 512, j->seed);
 	*req = (struct mini_blk_req){ .sector = io->off / 512, .buf_phys = (uintptr_t)io->buf,
 				      .len_bytes = (uint32_t)j->bs, .op = io->op, .tag = id };
 	r->issued++;
@@ -210,8 +170,9 @@ static void io_complete(struct blk_run *r, const struct mini_blk_cpl *c, uint64_
 		if (io->op == MINI_BLK_WRITE && r->job.fsync && ++r->writes_since_flush >= r->job.fsync)
 			r->draining = true;
 		if (io->op == MINI_BLK_READ && r->job.verify)
-			r->st.verify_errors += pattern_check(io->buf, io->off / 512, r->job.bs / 512,
-							     r->job.seed);
+			r->st.verify_errors += mini_blk_pattern_check(io->buf, io->off / 512,
+								      r->job.bs / 512, r->job.seed,
+								      r->st.verify_errors < MAX_BAD_REPORTS);
 	}
 	r->free_ids[r->nr_free++] = (uint16_t)c->tag;
 }
@@ -219,18 +180,9 @@ static void io_complete(struct blk_run *r, const struct mini_blk_cpl *c, uint64_
 /* Makes written data durable before we report (and before the host looks). */
 static int flush_device(struct mini_blkdev *d)
 {
-	struct mini_blk_req req = { .op = MINI_BLK_FLUSH, .tag = 0 };
-	struct mini_blk_cpl c;
-	uint64_t t0 = mini_rdtsc(), limit = mini_ns_to_cycles(30000000000ull);
+	struct mini_blk_req req = { .op = MINI_BLK_FLUSH };
 
-	if (!d->has_flush)
-		return 0;
-	while (!d->ops->submit(d, &req, 1))
-		;
-	while (!d->ops->poll(d, &c, 1))
-		if (mini_rdtsc() - t0 > limit)
-			return MINI_BLK_EIO;
-	return c.status;
+	return d->has_flush ? mini_blk_sync(d, &req, 30000) : 0;
 }
 
 /* fsync=N: everything issued so far has completed; make it durable. */
@@ -352,6 +304,32 @@ static void report(const struct blk_run *r, uint64_t ns)
 	       (unsigned long)r->st.errors, r->job.verify, (unsigned long)r->st.verify_errors);
 }
 
+/* readback=1: after the job, read the whole region once and check the
+ * pattern (one boot writes and verifies: QEMU -M pc takes seconds to boot). */
+static void blk_readback(struct blk_run *r)
+{
+	uint64_t errors = r->st.errors, verify_errors = r->st.verify_errors;
+
+	r->job.rw = "read";
+	r->job.rand = false;
+	r->job.read_pct = 100;
+	r->job.verify = true;
+	r->job.loops = 1;
+	r->job.runtime_ns = 0;
+	r->job.max_ios = 0;
+	r->job.fsync = 0;
+	r->next_seq = r->issued = r->passes = 0;
+	r->stopping = r->draining = false;
+	memset(&r->st, 0, sizeof(r->st));
+	mini_hist_init(&r->st.lat[0]);
+	mini_hist_init(&r->st.lat[1]);
+	printf("blk: read back offset=%lu size=%lu with verification\n", (unsigned long)r->job.offset,
+	       (unsigned long)r->job.size);
+	report(r, mini_cycles_to_ns(blk_loop(r)));
+	r->st.errors += errors;
+	r->st.verify_errors += verify_errors;
+}
+
 static int blk_main(const char *arg)
 {
 	struct blk_run *r = &run;
@@ -372,7 +350,7 @@ static int blk_main(const char *arg)
 			return MINI_EXIT_FAIL;
 		}
 		if (!r->job.verify)   /* something other than zeroes, written once */
-			pattern_fill(r->io[i].buf, i, r->job.bs / 512, r->job.seed);
+			mini_blk_pattern_fill(r->io[i].buf, i, r->job.bs / 512, r->job.seed);
 		r->free_ids[r->nr_free++] = (uint16_t)i;
 	}
 	mini_hist_init(&r->st.lat[0]);
@@ -391,6 +369,8 @@ static int blk_main(const char *arg)
 	if (r->st.lat[1].count)
 		blk_periodic_flush(r);     /* the final flush, reported like the others */
 	report(r, ns);
+	if (mini_opt_u64("readback", 0) && !r->st.errors)
+		blk_readback(r);
 	if (r->st.errors || r->st.verify_errors) {
 		printf("blk: FAILED: %lu I/O errors, %lu sectors failed verification\n",
 		       (unsigned long)r->st.errors, (unsigned long)r->st.verify_errors);

@@ -15,6 +15,22 @@ static const char *mem_type(uint32_t t)
 	}
 }
 
+/* What the trampoline set up: CPL3, IOPL=3, interrupts off.  A PVM host
+ * runs guest CPL3 as host user mode and virtualizes IOPL and IF, so there
+ * pushfq shows the host's flags (iopl 0, interrupts on); port I/O still
+ * works because PVM emulates it against the guest's state. */
+static void show_privilege(void)
+{
+	uint64_t cs, rflags;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	__asm__ volatile("pushfq; pop %0" : "=r"(rflags));
+	printf("mini: cpl %lu; pushfq shows iopl %lu, interrupts %s\n", (unsigned long)(cs & 3),
+	       (unsigned long)(rflags >> 12 & 3), rflags & 0x200 ? "on" : "off");
+}
+
+extern const uint32_t mini_cpuid_cpl0[8];
+
 static void show_cpu(void)
 {
 	static const struct { unsigned reg, bit; const char *name; } feats[] = {
@@ -51,8 +67,11 @@ static void show_cpu(void)
 		memcpy(vendor, &r[1], 4);
 		memcpy(vendor + 4, &r[2], 4);
 		memcpy(vendor + 8, &r[3], 4);
-		printf("mini: hypervisor signature \"%s\" max leaf 0x%x\n", vendor, r[0]);
+		printf("mini: hypervisor signature \"%s\" max leaf 0x%x (cpuid at CPL3)\n", vendor, r[0]);
 	}
+	memcpy(vendor, &mini_cpuid_cpl0[1], 12);
+	printf("mini: hypervisor signature \"%s\" max leaf 0x%x (cpuid at CPL0: the VMM's)\n",
+	       vendor, mini_cpuid_cpl0[0]);
 }
 
 static void show_pci(void)
@@ -85,6 +104,7 @@ static int demo_main(const char *arg)
 	uint64_t spin = 0;
 
 	printf("mini: hello from CPL3 (mini-guest demo)\n");
+	show_privilege();
 	printf("mini: command line \"%s\"\n", mini_boot.cmdline);
 	for (unsigned i = 0; i < mini_opt_count(); i++) {
 		const char *k, *v;

@@ -2,7 +2,8 @@
 /*
  * TSC frequency, in order of trust:
  *  1. CPUID 0x40000010 EAX (TSC kHz), the timing leaf pvkvm and KVM-based
- *     VMMs expose under the hypervisor range (QEMU with invtsc does too);
+ *     VMMs expose under the hypervisor range (QEMU with invtsc does too),
+ *     as read at CPL0 by entry.S, else as CPL3 sees it;
  *  2. CPUID 0x15 (crystal ratio, Intel) when it names the crystal;
  *  3. CPUID 0x16 EAX (base MHz, Intel; nominal, ~1 % off);
  *  4. PIT channel 0 read back while it counts 10 ms (ports 0x40/0x43);
@@ -13,10 +14,16 @@
 
 static struct mini_clock mini_clock;
 
+/* Leaves 0x40000000 and 0x40000010 as the trampoline read them at CPL0
+ * (entry.S says why CPL3 may see other values on a PVM host). */
+extern const uint32_t mini_cpuid_cpl0[8];
+
 static uint64_t tsc_from_hv_leaf(void)
 {
 	uint32_t r[4];
 
+	if (mini_cpuid_cpl0[0] >= 0x40000010 && mini_cpuid_cpl0[0] <= 0x400000ff && mini_cpuid_cpl0[4])
+		return (uint64_t)mini_cpuid_cpl0[4] * 1000;
 	mini_cpuid(0x1, 0, r);
 	if (!(r[2] & (1u << 31)))        /* no hypervisor bit */
 		return 0;
@@ -89,8 +96,8 @@ static void pit_best_sample(struct pit_state *ps, struct pit_sample *best)
 {
 	struct pit_sample s;
 
-	best->window = UINT64_MAX;
-	for (unsigned i = 0; i < 5; i++) {
+	pit_sample(ps, best);
+	for (unsigned i = 1; i < 5; i++) {
 		pit_sample(ps, &s);
 		if (s.window < best->window)
 			*best = s;

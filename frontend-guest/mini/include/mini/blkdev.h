@@ -10,13 +10,15 @@
 
 #include "mini/mini.h"
 
-enum { MINI_BLK_READ = 0, MINI_BLK_WRITE = 1, MINI_BLK_FLUSH = 2 };
+/* discard and write-zeroes name a range (sector, len_bytes) and carry no buffer */
+enum { MINI_BLK_READ = 0, MINI_BLK_WRITE = 1, MINI_BLK_FLUSH = 2, MINI_BLK_DISCARD = 3,
+       MINI_BLK_WRITE_ZEROES = 4 };
 enum { MINI_BLK_OK = 0, MINI_BLK_EIO = -5, MINI_BLK_EUNSUPP = -95 };
 
 struct mini_blk_req {
 	uint64_t sector;         /* in 512-byte units, multiple of sector_size/512 */
-	uint64_t buf_phys;       /* physically contiguous buffer (phys == virt) */
-	uint32_t len_bytes;      /* multiple of sector_size, <= max_io_bytes; 0 for flush */
+	uint64_t buf_phys;       /* physically contiguous buffer (phys == virt); read/write only */
+	uint32_t len_bytes;      /* multiple of sector_size, <= the op's limit below; 0 for flush */
 	uint8_t op;              /* MINI_BLK_* */
 	uint64_t tag;            /* the caller's, handed back in the completion */
 };
@@ -43,7 +45,9 @@ struct mini_blkdev {
 	uint32_t sector_size;       /* logical block size in bytes (512 or 4096) */
 	uint64_t capacity_sectors;  /* in 512-byte units */
 	uint32_t queue_depth;       /* requests that may be in flight at once */
-	uint32_t max_io_bytes;      /* largest len_bytes of one request */
+	uint32_t max_io_bytes;      /* largest len_bytes of one read or write */
+	uint32_t max_discard_bytes; /* largest discard, 0 when unsupported */
+	uint32_t max_write_zeroes_bytes;  /* largest write-zeroes, 0 when unsupported */
 	bool read_only, has_flush;
 	void *priv;                 /* the driver's */
 };
@@ -60,5 +64,19 @@ struct mini_blk_driver {
 
 /* Runs every driver's probe once; returns the devices found. */
 unsigned mini_blk_probe_all(struct mini_blkdev ***devs);
+/* Submits one request and waits for it: its status, or MINI_BLK_EIO after timeout_ms. */
+int mini_blk_sync(struct mini_blkdev *d, const struct mini_blk_req *req, uint64_t timeout_ms);
+
+/*
+ * The data pattern of the load generator and of host-side checks: each
+ * 512-byte sector s holds 64 little-endian u64 words {MINI_BLK_PATTERN_MAGIC
+ * ("MINIBLK1"), s, seed, mix(s, seed, i) for i = 3..63}, s counted in
+ * 512-byte units from the start of the device.
+ */
+#define MINI_BLK_PATTERN_MAGIC 0x314b4c42494e494dull
+void mini_blk_pattern_fill(uint8_t *buf, uint64_t sector, uint64_t nr_sectors, uint64_t seed);
+/* Returns how many sectors differ; prints the first when report. */
+unsigned mini_blk_pattern_check(const uint8_t *buf, uint64_t sector, uint64_t nr_sectors,
+				uint64_t seed, bool report);
 
 #endif

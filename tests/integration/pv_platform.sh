@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The PV platform in the mini-guest on pvkvm: hypercalls (and hostile
+# arguments), SMP bring-up with vcpu_up, sched shutdown -> on_* actions, the store ring through the VMM
+# proxy to pvkvm-stored, and the platform self-test (grant refusals, a held
+# grant, an event-channel ping-pong, the XenbusState handshake) against the
+# host test backend pvkvm-testback.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+ELF=$B/guest/mini.elf
+T=${MINI_TIMEOUT:-30}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! have_kvm; then
+	skip test_pv_platform "/dev/kvm not usable"
+	exit 0
+fi
+if [ ! -f "$ELF" ]; then
+	fail test_pv_mini_elf_built "$ELF missing (run make)"
+	exit 0
+fi
+export PVKVM_RUN_DIR=$work/run
+mkdir -p "$PVKVM_RUN_DIR"
+
+# run NAME APPEND [EXTRA...]: output in $work/NAME.out, status in $work/NAME.rc
+run() {
+	local name=$1 append=$2 rc=0; shift 2
+	timeout "$T" "$PVKVM" -v run --name "$name" --kernel "$ELF" --mem 64M --append "$append" "$@" \
+		</dev/null >"$work/$name.out" 2>&1 || rc=$?
+	echo "$rc" >"$work/$name.rc"
+}
+# expect NAME STATUS GREP
+expect() {
+	local rc; rc=$(cat "$work/$1.rc")
+	if [ "$rc" != "$2" ]; then
+		fail "$3" "exit status $rc, want $2: $(tail -n 3 "$work/$1.out" | tr '\r\n' '  ')"
+	elif ! grep -q -- "$4" "$work/$1.out"; then
+		fail "$3" "no '$4' in output: $(tail -n 3 "$work/$1.out" | tr '\r\n' '  ')"
+	else
+		pass "$3"
+	fi
+}
+
+run hcall "test=pv:hcall"
+expect hcall 0 test_pv_hypercalls_and_hostile_arguments_in_mini_guest "pv: hcall ok"
+run smp "test=pv:smp" --smp 3
+expect smp 0 test_pv_vcpu_up_starts_every_secondary_vcpu "pv: smp 3 vcpus up"
+run off "test=pv:poweroff"
+expect off 0 test_pv_shutdown_poweroff_stops_the_vm "guest asked for poweroff"
+run reboot "test=pv:reboot" --on-reboot destroy
+expect reboot 0 test_pv_shutdown_reboot_follows_on_reboot "guest asked for reboot"
+run crash "test=pv:crash"
+expect crash 3 test_pv_shutdown_crash_exits_with_crash_status "guest asked for crash"
+
+"$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
+
+run store "test=pv:store"
+expect store 0 test_pv_store_ring_round_trip_through_proxy "pv: store ok"
+
+# Against the host's view: pvkvm store reads what the guest wrote; the guest
+# echoes what the host wrote (its watch fires).
+run storehost "test=pv:store host=1" &
+guest=$!
+st() { timeout 5 "$PVKVM" store --socket "$PVKVM_RUN_DIR/store.sock" "$@" 2>/dev/null; }
+seen=""
+for _ in $(seq 100); do seen=$(st read /local/domain/1/data/mini) && [ "$seen" = hello-store ] && break; sleep 0.1; done
+st write /local/domain/1/data/host ping-from-host >/dev/null
+echo=""
+for _ in $(seq 100); do echo=$(st read /local/domain/1/data/echo) && [ -n "$echo" ] && break; sleep 0.1; done
+st write /local/domain/1/data/done 1 >/dev/null
+wait "$guest"
+if [ "$seen" != hello-store ] || [ "$echo" != ping-from-host ]; then
+	fail test_pv_store_round_trips_match_host_pvkvm_store "host read '$seen', guest echoed '$echo'"
+else
+	expect storehost 0 test_pv_store_round_trips_match_host_pvkvm_store "store host round trip ok"
+fi
+
+# Self-test: the guest waits for its device; the test backend creates it once
+# the guest's control socket exists, then serves it.
+run pvtest "test=pv:pvtest rounds=500" &
+guest=$!
+for _ in $(seq 100); do [ -S "$PVKVM_RUN_DIR/pvtest.ctl" ] && break; sleep 0.1; done
+back_rc=0
+timeout "$T" "$B/bin/pvkvm-testback" --create --ctl "$PVKVM_RUN_DIR/pvtest.ctl" --domid 1 \
+	--store "$PVKVM_RUN_DIR/store.sock" >"$work/back.out" 2>&1 || back_rc=$?
+wait "$guest"
+if [ "$back_rc" != 0 ]; then
+	fail test_pv_selftest_grants_evtchn_handshake_in_mini_guest "backend: $(tail -n 2 "$work/back.out" | tr '\n' ' ')"
+else
+	expect pvtest 0 test_pv_selftest_grants_evtchn_handshake_in_mini_guest "pv: pvtest ok"
+fi
