@@ -13,6 +13,8 @@
 
 #include "blkback.h"
 #include "pv_log.h"
+#include "store_dom.h"
+#include "xs_client.h"
 
 #define TAG "blkback"
 
@@ -30,6 +32,8 @@ static const char usage[] =
 "                      and publish statistics/ under the backend directory\n"
 "  --ring-ref R,...    without a store: the frontend's ring grant(s) (one queue)\n"
 "  --event-channel P   without a store: its event channel\n"
+"  --create            first create the device in the store as the toolstack\n"
+"                      does (frontend device/vbd/ID and backend directories)\n"
 "  --stats-ms N        statistics interval (default 1000)\n"
 "  -v, --verbose       debug logging\n"
 "\n"
@@ -40,6 +44,7 @@ static const char usage[] =
 struct blkbackd {
 	const char *ctl, *store, *refs;
 	unsigned long domid, devid, port, stats_ms;
+	bool create;
 	char disk[4096];
 	struct blkback_disk_opts o;
 };
@@ -50,7 +55,7 @@ static int parse_args(struct blkbackd *b, int argc, char **argv)
 		{ "ctl", 1, NULL, 'c' }, { "store", 1, NULL, 's' }, { "domid", 1, NULL, 'd' },
 		{ "devid", 1, NULL, 'i' }, { "disk", 1, NULL, 'k' }, { "ring-ref", 1, NULL, 'r' },
 		{ "event-channel", 1, NULL, 'e' }, { "stats-ms", 1, NULL, 'S' },
-		{ "verbose", 0, NULL, 'v' }, { "help", 0, NULL, 'h' }, { 0 },
+		{ "verbose", 0, NULL, 'v' }, { "create", 0, NULL, 'C' }, { "help", 0, NULL, 'h' }, { 0 },
 	};
 	char err[256];
 	int c;
@@ -67,6 +72,7 @@ static int parse_args(struct blkbackd *b, int argc, char **argv)
 		case 'e': b->port = strtoul(optarg, NULL, 10); break;
 		case 'S': b->stats_ms = strtoul(optarg, NULL, 10); break;
 		case 'v': pv_log_set_level(PV_LOG_DEBUG); break;
+		case 'C': b->create = true; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -80,6 +86,30 @@ static int parse_args(struct blkbackd *b, int argc, char **argv)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The device directories must be created after the VMM introduced the
+ * domain (its home owned by the guest), or they would not be the guest's. */
+static int wait_introduced(const char *store, uint16_t domid, int timeout_ms)
+{
+	struct xs_client *c;
+	char home[32], *perms = NULL;
+	size_t len;
+	int err = xs_client_open(store, &c);
+
+	if (err)
+		return err;
+	snprintf(home, sizeof(home), "/local/domain/%u", domid);
+	for (int waited = 0;; waited += 20) {
+		err = xs_get_perms(c, 0, home, &perms, &len);
+		free(perms);
+		perms = NULL;
+		if (err != -ENOENT || waited >= timeout_ms)
+			break;
+		usleep(20000);
+	}
+	xs_client_close(c);
+	return err;
 }
 
 static int parse_refs(const char *p, struct blkback_queue_cfg *q)
@@ -120,6 +150,22 @@ int main(int argc, char **argv)
 	if (!b.store && parse_refs(b.refs, &o.direct)) {
 		fprintf(stderr, "pvkvm-blkback: --ring-ref: 1, 2, 4, 8 or 16 grant references expected\n");
 		return 1;
+	}
+	if (b.create) {
+		const char *k[] = { BLKIF_KEY_PARAMS }, *v[] = { b.o.path };
+
+		if (!b.store) {
+			fprintf(stderr, "pvkvm-blkback: --create needs --store\n");
+			return 1;
+		}
+		err = wait_introduced(b.store, o.domid, 30000);
+		if (!err)
+			err = pv_store_add_device(b.store, o.domid, "vbd", o.devid, k, v, 1);
+		if (err) {
+			fprintf(stderr, "pvkvm-blkback: %s: create vbd %lu: %s\n", b.store, b.devid,
+				strerror(-err));
+			return 2;
+		}
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

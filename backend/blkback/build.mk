@@ -7,7 +7,7 @@ $(B)/lib/libpvblkback.a: $(BLKBACK_OBJS)
 	$(AR) rcs $@ $^
 PVKVM_LIBS += $(B)/lib/libpvblkback.a
 
-BLKBACK_DEP_LIBS := $(B)/lib/libpvblkback.a $(B)/lib/libpvback.a $(B)/lib/libpvblk.a \
+BLKBACK_DEP_LIBS := $(B)/lib/libpvblkback.a $(B)/lib/libpvback.a $(B)/lib/libpvblk.a $(B)/lib/libpvplat.a \
 	$(B)/lib/libpvstore.a $(B)/lib/libpvstored.a $(B)/lib/libpvutil.a
 $(B)/bin/pvkvm-blkback: $(B)/obj/backend/blkback/blkbackd.o $(BLKBACK_DEP_LIBS)
 	@mkdir -p $(dir $@)
@@ -44,3 +44,6 @@ BENCH_TARGETS += bench-blk
 .PHONY: bench-blk
 PVKVM_OBJS += $(B)/obj/backend/blkback/cmd_blkstat.o
 CHECK_SCRIPTS += tests/integration/blk_pv_daemon.sh
+# The mini-guest's pvblk driver uses the core's blkfront and pv_mini's platform.
+$(B)/guest/obj/frontend-guest/mini/drivers/pvblk.o: MINI_CPPFLAGS += -Ifrontend-guest/core -Ifrontend-guest/core/mini
+CHECK_SCRIPTS += tests/integration/blk_pv_guest.sh

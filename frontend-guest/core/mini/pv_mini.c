@@ -11,6 +11,7 @@
 #include "mini/pci.h"
 #include "pvfront_bus.h"
 #include "pvkvm/platform.h"
+#include "pv_mini.h"
 #include "pvtest_front.h"
 
 struct pv_mini {
@@ -210,6 +211,25 @@ static int pv_pvtest(void)
 	r = pvtest_front_run(&front, &xs, (uint32_t)mini_opt_u64("rounds", 1000));
 	printf("pv: pvtest %s\n", pvtest_front_strerror(r));
 	return r ? MINI_EXIT_FAIL : MINI_EXIT_OK;
+}
+
+/* For PV device drivers (drivers/pvblk.c): the platform, grant table and
+ * store client, set up once.  0, or MINI_EXIT_NODEV without a pv platform or
+ * store. */
+int pv_mini_platform(struct pvfront **f, struct pvfront_xs **x)
+{
+	static int state; /* 0 untried, 1 ready, -1 unavailable */
+
+	if (state == 0) {
+		state = -1;
+		if (pv_mini_probe() == 0 && pvfront_gnt_setup(&front, 32) == 0 && pv_store_init() == 0)
+			state = 1;
+		else
+			printf("pv: platform, grant table or store unavailable\n");
+	}
+	*f = &front;
+	*x = &xs;
+	return state == 1 ? 0 : MINI_EXIT_NODEV;
 }
 
 static volatile uint32_t aps_running;
