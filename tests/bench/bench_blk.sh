@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # make bench-blk: in one run on one image file, the five block jobs on
-#   pvblk   - the core's blkfront in a harness guest (no VM: memfd RAM, real
-#             grants/event channels) against the real blkback (io_uring, cache=none);
+#   pvkvm   - the mini-guest's load generator on pvblk, 1 vCPU, served by
+#             pvkvm-blkback (io_uring, cache=none) through pvkvm-stored; host CPU
+#             time = pvkvm + pvkvm-blkback processes;
+#   harness - the same blkfront in a host thread (no VM) against the same
+#             backend: the protocol and backend cost alone;
 #   QEMU    - the mini-guest's load generator on virtio-blk under QEMU microvm
 #             (tests/bench/bench_blk_qemu.sh: drive cache=none, aio=io_uring, iothread);
 #   host    - fio directly on the file (the floor).
 # Prints the figures and ratios and appends them to tests/bench/RESULTS.md.
-# pvblk inside a pvkvm guest needs the VMM's PV device wiring (not there yet):
-# this measures the backend and protocol path without the VM.
 # Usage: bash tests/bench/bench_blk.sh [seconds-per-job]
 set -eu
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,35 @@ pv_job() {
 		'BEGIN { printf "%d %.1f %.1f %.1f %.2f %.2f\n", i, m, p/1e3, q/1e3, c, b }'
 }
 
+# The guest on pvkvm: "iops mibps p50_us p99_us cpu_us_per_io"
+export PVKVM_RUN_DIR=$work/run
+mkdir -p "$PVKVM_RUN_DIR"
+"$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
+stored=$!
+trap 'kill $stored 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
+guest_job() {
+	local out=$work/g.out res cpu ios
+	rm -f "$PVKVM_RUN_DIR/b.ctl"
+	( timeout $((rt + 60)) "$B/bin/pvkvm" run --name b --kernel "$B/guest/mini.elf" --mem 256M \
+		--append "test=blk dev=pvblk0 rw=$1 bs=$2 qd=$3 runtime=$rt pvblk_wait_ms=10000" \
+		</dev/null >"$out" 2>&1 &
+	  g=$!
+	  for _ in $(seq 100); do [ -S "$PVKVM_RUN_DIR/b.ctl" ] && break; sleep 0.05; done
+	  timeout $((rt + 60)) "$B/bin/pvkvm-blkback" --create --ctl "$PVKVM_RUN_DIR/b.ctl" --domid 1 \
+		--devid 51712 --disk "$img,io=io_uring,cache=none,poll-us=${PV_POLL_US:-50}" \
+		--store "$PVKVM_RUN_DIR/store.sock" >"$work/b.out" 2>&1 &
+	  wait $g; wait; times >"$work/gtime" )
+	res=$(tr -d '\r' <"$out" | grep '^RESULT' || true)
+	[ -n "$res" ] || { echo "bench_blk: pvkvm $1 $2 qd$3: $(tail -n 2 "$out" | tr '\r\n' '  ')" >&2; echo "- - - - -"; return; }
+	ios=$(kv ios "$res")
+	cpu=$(sed -n 2p "$work/gtime" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
+		printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 }')
+	awk -v i="$(kv iops "$res")" -v m="$(kv mibps "$res")" -v p="$(kv lat_p50_ns "$res")" \
+		-v q="$(kv lat_p99_ns "$res")" -v c="$cpu" -v n="$ios" \
+		'BEGIN { printf "%d %.1f %.1f %.1f %.2f\n", i, m, p/1e3, q/1e3, c/n }'
+}
+
 # QEMU and host fio from the anchor script, one table line per job.
 qemu_table=$work/qemu.txt
 if [ -f "$B/guest/mini.elf" ] && command -v qemu-system-x86_64 >/dev/null; then
@@ -53,22 +83,25 @@ hdr="# $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p')
 out=$work/table.txt
 {
 	echo "$hdr"
-	printf '%-16s | %-44s | %-32s | %-26s | %s\n' job "pvblk(harness) IOPS MiB/s p50 p99 cpu/io be-cpu/io" \
-		"QEMU IOPS MiB/s p50 p99 cpu/io" "host IOPS MiB/s p50 p99" "pv/host pv/QEMU p50:pv/host"
+	printf '%-16s | %-32s | %-32s | %-32s | %-26s | %s\n' job "pvkvm pvblk IOPS MiB/s p50 p99 cpu/io" \
+		"harness IOPS MiB/s p50 p99 cpu/io" "QEMU IOPS MiB/s p50 p99 cpu/io" "host IOPS MiB/s p50 p99" \
+		"pvkvm/host pvkvm/QEMU p50:pvkvm/host cpu:pvkvm/QEMU"
 } | tee "$out"
 for j in randread:4k:1 randread:4k:32 randwrite:4k:32 read:1M:8 write:1M:8; do
 	IFS=: read -r rw bs qd <<<"$j"
+	read -r gi gm gp g9 gc <<<"$(guest_job "$rw" "$bs" "$qd")"
 	read -r pi pm pp p9 pc pb <<<"$(pv_job "$rw" "$bs" "$qd")"
 	read -r qi qm qa qp q9 qc hi hm ha hp h9 <<<"$(anchor "$rw $bs qd$qd")"
-	printf '%-16s | %7s %7s %6s %7s %6s %6s | %7s %7s %6s %7s %6s | %7s %7s %5s %6s | %s %s %s\n' \
-		"$rw $bs qd$qd" "$pi" "$pm" "$pp" "$p9" "$pc" "$pb" "$qi" "$qm" "$qp" "$q9" "$qc" \
-		"$hi" "$hm" "$hp" "$h9" "$(ratio "$pi" "$hi")" "$(ratio "$pi" "$qi")" "$(ratio "$pp" "$hp")" | tee -a "$out"
+	printf '%-16s | %7s %7s %6s %7s %6s | %7s %7s %6s %7s %6s | %7s %7s %6s %7s %6s | %7s %7s %5s %6s | %s %s %s %s\n' \
+		"$rw $bs qd$qd" "$gi" "$gm" "$gp" "$g9" "$gc" "$pi" "$pm" "$pp" "$p9" "$pc" \
+		"$qi" "$qm" "$qp" "$q9" "$qc" "$hi" "$hm" "$hp" "$h9" \
+		"$(ratio "$gi" "$hi")" "$(ratio "$gi" "$qi")" "$(ratio "$gp" "$hp")" "$(ratio "$gc" "$qc")" | tee -a "$out"
 done
 echo "# goals: QD1 p50 <= 1.15x host; QD32 IOPS >= 0.95x host and >= 1.3x QEMU; cpu/io below QEMU's" | tee -a "$out"
 [ -s "$qemu_table" ] || echo "# QEMU/host anchors missing: $(head -c 300 "$work/qemu.err" 2>/dev/null)" | tee -a "$out"
 {
 	echo
-	echo "## bench-blk (pvblk harness vs QEMU virtio-blk vs host fio)"
+	echo "## bench-blk (pvblk on pvkvm and in the harness vs QEMU virtio-blk vs host fio)"
 	echo '```'
 	cat "$out"
 	echo '```'
