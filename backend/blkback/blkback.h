@@ -121,6 +121,9 @@ struct blkback_serve_opts {
 	struct blkback_queue_cfg direct; /* store_sock == NULL: one queue */
 	unsigned stats_ms;         /* 0 = 1000 */
 	int connect_timeout_ms;    /* waiting for the frontend; 0 = forever */
+	/* Toolstack part: once the VMM introduced the domain (its home exists),
+	 * create the device's frontend and backend directories (params). */
+	bool create;
 };
 
 struct blkback_server;

@@ -358,7 +358,7 @@ static int q_map_ring(struct blkback_queue *q, const struct blkback_queue_cfg *c
 	for (unsigned i = 0; i < nr; i++) {
 		void *page;
 
-		err = pvback_gnt_map(q->dom, cfg->ring_ref[i], true, &page);
+		err = q_gnt_map(q, cfg->ring_ref[i], true, &page);
 		if (err)
 			return err;
 		q->ring_refs[q->nr_ring_refs++] = cfg->ring_ref[i];

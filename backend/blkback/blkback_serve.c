@@ -15,6 +15,7 @@
 #include "blkback_int.h"
 #include "pv_log.h"
 #include "pvback_bus.h"
+#include "store_dom.h"
 #include "xs_client.h"
 
 #define TAG "blkback"
@@ -104,6 +105,34 @@ static enum serve_end serve_connected(struct serve_ctx *c)
 	}
 }
 
+/* The device directories must be created after the VMM introduced the
+ * domain (its home owned by the guest), or they would not be the guest's. */
+static int serve_create(struct serve_ctx *c)
+{
+	const char *k[] = { BLKIF_KEY_PARAMS }, *v[] = { c->o->disk.path };
+	char home[32], *perms = NULL;
+	size_t len;
+	int err;
+
+	snprintf(home, sizeof(home), "/local/domain/%u", c->o->domid);
+	for (;;) {
+		err = xs_get_perms(c->xs, 0, home, &perms, &len);
+		free(perms);
+		perms = NULL;
+		if (err != -ENOENT)
+			break;
+		if (stopped(c) || pvback_ctl_process(c->dom) < 0)
+			return -ECANCELED;
+		usleep(20000);
+	}
+	if (!err)
+		err = pv_store_add_device(c->o->store_sock, c->o->domid, "vbd", c->o->devid, k, v, 1);
+	if (err)
+		pv_log_err(TAG, "%s: create vbd %u of domain %u: %s", c->o->store_sock, c->o->devid,
+			   c->o->domid, strerror(-err));
+	return err;
+}
+
 static int serve_setup(struct serve_ctx *c)
 {
 	const struct blkback_serve_opts *o = c->o;
@@ -121,6 +150,8 @@ static int serve_setup(struct serve_ctx *c)
 		pv_log_err(TAG, "%s: %s", o->store_sock, strerror(-err));
 		return -ECONNREFUSED;
 	}
+	if (o->create && c->xs)
+		return serve_create(c);
 	return 0;
 }
 

@@ -13,8 +13,6 @@
 
 #include "blkback.h"
 #include "pv_log.h"
-#include "store_dom.h"
-#include "xs_client.h"
 
 #define TAG "blkback"
 
@@ -88,30 +86,6 @@ static int parse_args(struct blkbackd *b, int argc, char **argv)
 	return 0;
 }
 
-/* The device directories must be created after the VMM introduced the
- * domain (its home owned by the guest), or they would not be the guest's. */
-static int wait_introduced(const char *store, uint16_t domid, int timeout_ms)
-{
-	struct xs_client *c;
-	char home[32], *perms = NULL;
-	size_t len;
-	int err = xs_client_open(store, &c);
-
-	if (err)
-		return err;
-	snprintf(home, sizeof(home), "/local/domain/%u", domid);
-	for (int waited = 0;; waited += 20) {
-		err = xs_get_perms(c, 0, home, &perms, &len);
-		free(perms);
-		perms = NULL;
-		if (err != -ENOENT || waited >= timeout_ms)
-			break;
-		usleep(20000);
-	}
-	xs_client_close(c);
-	return err;
-}
-
 static int parse_refs(const char *p, struct blkback_queue_cfg *q)
 {
 	unsigned n = 0;
@@ -151,22 +125,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvkvm-blkback: --ring-ref: 1, 2, 4, 8 or 16 grant references expected\n");
 		return 1;
 	}
-	if (b.create) {
-		const char *k[] = { BLKIF_KEY_PARAMS }, *v[] = { b.o.path };
-
-		if (!b.store) {
-			fprintf(stderr, "pvkvm-blkback: --create needs --store\n");
-			return 1;
-		}
-		err = wait_introduced(b.store, o.domid, 30000);
-		if (!err)
-			err = pv_store_add_device(b.store, o.domid, "vbd", o.devid, k, v, 1);
-		if (err) {
-			fprintf(stderr, "pvkvm-blkback: %s: create vbd %lu: %s\n", b.store, b.devid,
-				strerror(-err));
-			return 2;
-		}
+	if (b.create && !b.store) {
+		fprintf(stderr, "pvkvm-blkback: --create needs --store\n");
+		return 1;
 	}
+	o.create = b.create;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
