@@ -22,6 +22,7 @@
 #include "pv_command.h"
 #include "pv_log.h"
 #include "run.h"
+#include "blkback_run.h"
 #include "rundir.h"
 #include "vm.h"
 
@@ -49,6 +50,12 @@ static void run_usage(FILE *out)
 "  --daemonize         run in the background, console on a pty\n"
 "  --hugepages         back memory with 2 MiB hugepages (reserve them first)\n"
 "  --on-reboot WHAT    restart (default) or destroy\n"
+"  --disk SPEC         a pvblk disk served by a backend thread in this process\n"
+"                      (repeatable, up to 8; vbd 51712, 51728, ...), SPEC =\n"
+"                      PATH[,format=raw|qcow2][,io=io_uring|native|threads]\n"
+"                      [,cache=none|writeback][,readonly][,discard=unmap]\n"
+"                      [,sector-size=512|4096][,queues=N][,poll-us=N]; needs\n"
+"                      pvkvm-stored on $PVKVM_RUN_DIR/store.sock\n"
 "\n"
 "Run directory ($PVKVM_RUN_DIR, default /run/pvkvm as root): NAME.pid,\n"
 "NAME.info, NAME.console; see 'pvkvm list', 'pvkvm console', 'pvkvm destroy'.\n"
@@ -60,7 +67,7 @@ static void run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_NAME, OPT_CONSOLE,
-       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT };
+       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_DISK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -73,6 +80,7 @@ static const struct option run_options[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -108,6 +116,16 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 		}
 		snprintf(o->name, sizeof(o->name), "%s", arg);
 		return 0;
+	case OPT_DISK: {
+		char why[256];
+
+		if (o->nr_disks == BLKBACK_RUN_MAX_DISKS || blkback_run_disk_check(arg, why, sizeof(why))) {
+			fprintf(stderr, "pvkvm run: --disk: %s\n",
+				o->nr_disks == BLKBACK_RUN_MAX_DISKS ? "at most 8 disks" : why);
+			return -1;
+		}
+		return hv_run_opts_set(&o->disks[o->nr_disks++], arg);
+	}
 	case OPT_ON_REBOOT:
 		if (!strcmp(arg, "restart"))
 			o->on_reboot = HV_ON_REBOOT_RESTART;
@@ -252,6 +270,7 @@ static int run_once(struct run_state *s)
 		.nr_vcpus = s->opts->nr_vcpus, .hugepages = s->opts->hugepages,
 	};
 	struct hv_boot boot = { .kernel = s->opts->kernel, .initrd = s->opts->initrd, .cmdline = s->opts->cmdline };
+	struct blkback_run_disks *disks = NULL;
 	struct hv_vm *vm;
 	const char *what = NULL;
 	char err[512];
@@ -279,6 +298,12 @@ static int run_once(struct run_state *s)
 		status = PV_EXIT_USER;
 		goto out;
 	}
+	r = blkback_run_disks_start(&disks, s->opts->disks, s->opts->nr_disks, s->opts->name, 0);
+	if (r < 0) {
+		fprintf(stderr, "pvkvm run: disks: %s\n", strerror(-r));
+		status = PV_EXIT_HOST;
+		goto out;
+	}
 	hv_vm_poll_add(vm, s->sig_fd, run_signal, s);
 	run_write_rundir(s, vm);
 	run_ready(s);
@@ -289,6 +314,7 @@ static int run_once(struct run_state *s)
 		status = s->opts->on_reboot == HV_ON_REBOOT_RESTART ? -1 : HV_EXIT_POWEROFF;
 out:
 	hv_vm_stop_vcpus(vm);
+	blkback_run_disks_stop(disks);
 	hv_devices_exit(vm);
 	hv_vm_destroy(vm);
 	return status;

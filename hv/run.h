@@ -19,6 +19,8 @@ struct hv_run_opts {
 	bool daemonize;
 	bool hugepages;
 	enum hv_on_reboot on_reboot;
+	char *disks[8];        /* owned: --disk specs, served by embedded blkback threads */
+	unsigned nr_disks;
 };
 
 void hv_run_opts_free(struct hv_run_opts *opts);

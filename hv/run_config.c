@@ -22,6 +22,9 @@ void hv_run_opts_free(struct hv_run_opts *o)
 	free(o->cmdline);
 	free(o->console);
 	o->kernel = o->initrd = o->cmdline = o->console = NULL;
+	for (unsigned i = 0; i < o->nr_disks; i++)
+		free(o->disks[i]);
+	o->nr_disks = 0;
 }
 
 int hv_run_opts_set(char **dst, const char *src)

@@ -115,7 +115,7 @@ int blkback_bus_write_stats(struct blkback_dev *d, struct xs_client *c, uint16_t
 struct blkback_serve_opts {
 	const char *ctl_path;      /* the guest's <name>.ctl */
 	const char *store_sock;    /* NULL: direct ring below, no store */
-	uint16_t domid;
+	uint16_t domid;            /* 0: the attached guest's */
 	uint32_t devid;
 	struct blkback_disk_opts disk;
 	struct blkback_queue_cfg direct; /* store_sock == NULL: one queue */

@@ -27,6 +27,7 @@ struct serve_ctx {
 	struct blkback_dev *dev;
 	struct pvback_dom *dom;
 	struct xs_client *xs;
+	uint16_t domid; /* o->domid, or the attached guest's when 0 */
 };
 
 enum serve_end { END_STOP, END_GUEST_GONE, END_FRONTEND_CLOSED, END_BROKEN, END_ERROR };
@@ -55,7 +56,7 @@ static int serve_connect(struct serve_ctx *c)
 	if (!c->xs)
 		return blkback_dev_connect(c->dev, c->dom, &o->direct, 1);
 	for (;;) {
-		int err = blkback_bus_connect(c->dev, c->xs, c->dom, o->domid, o->devid, 500);
+		int err = blkback_bus_connect(c->dev, c->xs, c->dom, c->domid, o->devid, 500);
 
 		if (err != -ETIMEDOUT)
 			return err;
@@ -72,7 +73,7 @@ static int frontend_state(struct serve_ctx *c)
 {
 	struct pvback_bus_dev bus;
 
-	if (pvback_bus_open(&bus, c->xs, "vbd", c->o->domid, c->o->devid))
+	if (pvback_bus_open(&bus, c->xs, "vbd", c->domid, c->o->devid))
 		return 0;
 	return pvback_bus_frontend_state(&bus);
 }
@@ -99,7 +100,7 @@ static enum serve_end serve_connected(struct serve_ctx *c)
 		if (frontend_state(c) >= PVBACK_STATE_CLOSING)
 			return END_FRONTEND_CLOSED;
 		if (ms_now() - last_stats >= stats_ms) {
-			blkback_bus_write_stats(c->dev, c->xs, c->o->domid, c->o->devid);
+			blkback_bus_write_stats(c->dev, c->xs, c->domid, c->o->devid);
 			last_stats = ms_now();
 		}
 	}
@@ -114,7 +115,7 @@ static int serve_create(struct serve_ctx *c)
 	size_t len;
 	int err;
 
-	snprintf(home, sizeof(home), "/local/domain/%u", c->o->domid);
+	snprintf(home, sizeof(home), "/local/domain/%u", c->domid);
 	for (;;) {
 		err = xs_get_perms(c->xs, 0, home, &perms, &len);
 		free(perms);
@@ -126,10 +127,10 @@ static int serve_create(struct serve_ctx *c)
 		usleep(20000);
 	}
 	if (!err)
-		err = pv_store_add_device(c->o->store_sock, c->o->domid, "vbd", c->o->devid, k, v, 1);
+		err = pv_store_add_device(c->o->store_sock, c->domid, "vbd", c->o->devid, k, v, 1);
 	if (err)
 		pv_log_err(TAG, "%s: create vbd %u of domain %u: %s", c->o->store_sock, c->o->devid,
-			   c->o->domid, strerror(-err));
+			   c->domid, strerror(-err));
 	return err;
 }
 
@@ -146,6 +147,7 @@ static int serve_setup(struct serve_ctx *c)
 		pv_log_err(TAG, "%s: attach %s: %s", o->ctl_path, dev, strerror(-err));
 		return -ECONNREFUSED;
 	}
+	c->domid = o->domid ? o->domid : pvback_domid(c->dom);
 	if (o->store_sock && (err = xs_client_open(o->store_sock, &c->xs))) {
 		pv_log_err(TAG, "%s: %s", o->store_sock, strerror(-err));
 		return -ECONNREFUSED;
@@ -167,10 +169,10 @@ int blkback_serve(const struct blkback_serve_opts *o, int stop_fd)
 				pv_log_err(TAG, "vbd %u: connect: %s", o->devid, strerror(-err));
 			break;
 		}
-		pv_log_info(TAG, "serving %s to domain %u as vbd %u", c.dev->path, o->domid, o->devid);
+		pv_log_info(TAG, "serving %s to domain %u as vbd %u", c.dev->path, c.domid, o->devid);
 		end = serve_connected(&c);
 		if (c.xs)
-			blkback_bus_disconnect(c.dev, c.xs, o->domid, o->devid);
+			blkback_bus_disconnect(c.dev, c.xs, c.domid, o->devid);
 		else
 			blkback_dev_disconnect(c.dev);
 		/* A closed or hostile frontend may connect again (reboot); the

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench-blk: in one run on one image file, the five block jobs on
-#   pvkvm   - the mini-guest's load generator on pvblk, 1 vCPU, served by
-#             pvkvm-blkback (io_uring, cache=none) through pvkvm-stored; host CPU
-#             time = pvkvm + pvkvm-blkback processes;
+#   pvkvm   - the mini-guest's load generator on pvblk, 1 vCPU, pvkvm run --disk
+#             (the embedded blkback thread: io_uring, cache=none) with pvkvm-stored;
+#             host CPU time = the pvkvm process (vCPU, which polls, and backend);
 #   harness - the same blkfront in a host thread (no VM) against the same
 #             backend: the protocol and backend cost alone;
 #   QEMU    - the mini-guest's load generator on virtio-blk under QEMU microvm
@@ -46,16 +46,10 @@ trap 'kill $stored 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
 guest_job() {
 	local out=$work/g.out res cpu ios
-	rm -f "$PVKVM_RUN_DIR/b.ctl"
 	( timeout $((rt + 60)) "$B/bin/pvkvm" run --name b --kernel "$B/guest/mini.elf" --mem 256M \
+		--disk "$img,io=io_uring,cache=none,poll-us=${PV_POLL_US:-50}" \
 		--append "test=blk dev=pvblk0 rw=$1 bs=$2 qd=$3 runtime=$rt pvblk_wait_ms=10000" \
-		</dev/null >"$out" 2>&1 &
-	  g=$!
-	  for _ in $(seq 100); do [ -S "$PVKVM_RUN_DIR/b.ctl" ] && break; sleep 0.05; done
-	  timeout $((rt + 60)) "$B/bin/pvkvm-blkback" --create --ctl "$PVKVM_RUN_DIR/b.ctl" --domid 1 \
-		--devid 51712 --disk "$img,io=io_uring,cache=none,poll-us=${PV_POLL_US:-50}" \
-		--store "$PVKVM_RUN_DIR/store.sock" >"$work/b.out" 2>&1 &
-	  wait $g; wait; times >"$work/gtime" )
+		</dev/null >"$out" 2>&1; times >"$work/gtime" )
 	res=$(tr -d '\r' <"$out" | grep '^RESULT' || true)
 	[ -n "$res" ] || { echo "bench_blk: pvkvm $1 $2 qd$3: $(tail -n 2 "$out" | tr '\r\n' '  ')" >&2; echo "- - - - -"; return; }
 	ios=$(kv ios "$res")

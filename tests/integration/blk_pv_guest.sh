@@ -35,7 +35,7 @@ pids+=($!)
 for _ in $(seq 50); do [ -S "$store" ] && break; sleep 0.1; done
 # Not tmpfs: O_DIRECT needs a real file system.
 img=$(mktemp /var/tmp/blk_pv_guest.XXXXXX)
-trap 'cleanup; rm -f "$img"' EXIT
+trap 'cleanup; rm -f "$img" "$img.e"' EXIT
 truncate -s 64M "$img"
 
 # start NAME DISKSPEC APPEND: the guest in the background ($gpid, killed
@@ -118,6 +118,22 @@ fi
 run big-w "$img,io=io_uring,cache=none" \
 	"test=blk dev=pvblk0 rw=write bs=1M qd=4 size=16M offset=16M loops=1 runtime=0 verify=1 seed=3 readback=1"
 expect test_blk_pv_guest_1mib_indirect_requests_verify big-w 0 'RESULT .*rw=read.*verify_errors=0'
+
+# The embedded backend: pvkvm run --disk (a thread in the VMM process).
+truncate -s 64M "$img.e"
+rc=0
+timeout "$T" "$PVKVM" run --name emb --kernel "$ELF" --mem 128M --disk "$img.e,io=threads,cache=writeback" \
+	--append "test=blk dev=pvblk0 rw=write bs=32k qd=8 size=4M loops=1 runtime=0 verify=1 seed=8 readback=1 pvblk_wait_ms=10000" \
+	</dev/null >"$work/emb.out" 2>&1 || rc=$?
+echo $rc >"$work/emb.rc"
+touch "$work/emb.back"
+expect test_blk_pv_guest_embedded_backend_pvkvm_run_disk emb 0 'RESULT .*rw=read.*verify_errors=0'
+if pattern_ok "$img.e" 0 $((4 << 20)) 8 >"$work/pattern" 2>&1; then
+	pass test_blk_pv_guest_embedded_backend_writes_the_host_file
+else
+	fail test_blk_pv_guest_embedded_backend_writes_the_host_file "$(cat "$work/pattern")"
+fi
+rm -f "$img.e"
 
 # kill -9 the VMM while the guest writes with flushes.
 start crash "$img,io=io_uring,cache=writeback" \
