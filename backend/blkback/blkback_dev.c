@@ -80,7 +80,7 @@ int blkback_disk_opts_parse(struct blkback_disk_opts *o, char *spec, char *err, 
 	char *save = NULL, *tok;
 
 	*o = (struct blkback_disk_opts){ .engine = BLK_ENGINE_URING, .cache = BLK_CACHE_NONE,
-					 .max_queues = 1, .max_ring_page_order = 2, .poll_us = 20 };
+					 .max_queues = 1, .max_ring_page_order = 2, .poll_us = 0 };
 	tok = strtok_r(spec, ",", &save);
 	if (!tok || !*tok) {
 		snprintf(err, errlen, "disk: missing image path");

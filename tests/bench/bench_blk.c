@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(spec, sizeof(spec), "%s,cache=none,io=%s,poll-us=%s,ring-page-order=1", argv[1],
-		 argc > 6 ? argv[6] : "io_uring", argc > 7 ? argv[7] : "50");
+		 argc > 6 ? argv[6] : "io_uring", argc > 7 ? argv[7] : "0");
 	if (blkback_disk_opts_parse(&o, spec, err, sizeof(err))) {
 		fprintf(stderr, "bench_blk: %s\n", err);
 		return 1;

@@ -30,7 +30,7 @@ bytes() { case $1 in *k) echo $(( ${1%k} * 1024 ));; *M) echo $(( ${1%M} * 10485
 # pv_job RW BS QD: "iops mibps p50_us p99_us cpu_us_per_io be_cpu_us_per_io"
 pv_job() {
 	local res
-	res=$(timeout $((rt + 60)) "$BENCH" "$img" "$1" "$(bytes "$2")" "$3" "$rt" io_uring 50 | grep '^RESULT' || true)
+	res=$(timeout $((rt + 60)) "$BENCH" "$img" "$1" "$(bytes "$2")" "$3" "$rt" io_uring "${PV_POLL_US:-0}" | grep '^RESULT' || true)
 	[ -n "$res" ] || { echo "- - - - - -"; return; }
 	awk -v i="$(kv iops "$res")" -v m="$(kv mibps "$res")" -v p="$(kv lat_p50_ns "$res")" \
 		-v q="$(kv lat_p99_ns "$res")" -v c="$(kv cpu_us_per_io "$res")" -v b="$(kv be_cpu_us_per_io "$res")" \
@@ -47,7 +47,7 @@ for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; d
 guest_job() {
 	local out=$work/g.out res cpu ios
 	( timeout $((rt + 60)) "$B/bin/pvkvm" run --name b --kernel "$B/guest/mini.elf" --mem 256M \
-		--disk "$img,io=io_uring,cache=none,poll-us=${PV_POLL_US:-50}" \
+		--disk "$img,io=io_uring,cache=none,poll-us=${PV_POLL_US:-0}" \
 		--append "test=blk dev=pvblk0 rw=$1 bs=$2 qd=$3 runtime=$rt pvblk_wait_ms=10000" \
 		</dev/null >"$out" 2>&1; times >"$work/gtime" )
 	res=$(tr -d '\r' <"$out" | grep '^RESULT' || true)
