@@ -133,6 +133,31 @@ if pattern_ok "$img.e" 0 $((4 << 20)) 8 >"$work/pattern" 2>&1; then
 else
 	fail test_blk_pv_guest_embedded_backend_writes_the_host_file "$(cat "$work/pattern")"
 fi
+
+# The same from a domain XML: <disk> with <target bus='pv'>.
+cat >"$work/dom.xml" <<EOF2
+<domain type='pvkvm'>
+  <name>xmldisk</name>
+  <memory unit='MiB'>128</memory>
+  <os>
+    <kernel>$(realpath "$ELF")</kernel>
+    <cmdline>test=blk dev=pvblk0 rw=read bs=32k qd=4 size=4M loops=1 runtime=0 verify=1 seed=8 pvblk_wait_ms=10000</cmdline>
+  </os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='pvkvm' type='raw' io='native' cache='none'/>
+      <source file='$img.e'/>
+      <target dev='xvda' bus='pv'/>
+      <readonly/>
+    </disk>
+  </devices>
+</domain>
+EOF2
+rc=0
+timeout "$T" "$PVKVM" run "$work/dom.xml" </dev/null >"$work/xml.out" 2>&1 || rc=$?
+echo $rc >"$work/xml.rc"
+touch "$work/xml.back"
+expect test_blk_pv_guest_domain_xml_pv_disk_readonly xml 0 'read-only'
 rm -f "$img.e"
 
 # kill -9 the VMM while the guest writes with flushes.
