@@ -20,7 +20,7 @@ $(BLKBACK_TEST_NAMES:%=$(B)/obj/tests/unit/%.o): CPPFLAGS_PV += $(HARNESS_CPPFLA
 $(B)/obj/tests/unit/blkback_fake_guest.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS) $(BLKBACK_CPPFLAGS)
 BLKBACK_TESTS := $(BLKBACK_TEST_NAMES:%=$(B)/tests/%)
 # (tests/harness/build.mk is read after this file: name its outputs here.)
-BLKBACK_HARNESS_DEPS := $(B)/obj/tests/harness/harness.o $(B)/obj/tests/harness/kvm_guest.o \
+BLKBACK_HARNESS_DEPS := $(addprefix $(B)/obj/tests/harness/,harness.o kvm_guest.o pvtest_back.o) \
 	$(B)/lib/libpvplat.a $(B)/lib/libpvfront.a
 $(BLKBACK_TESTS): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/unit/blkback_fake_guest.o \
 		$(BLKBACK_HARNESS_DEPS) $(BLKBACK_DEP_LIBS) | $(B)/bin/pvkvm $(B)/bin/pvkvm-blkback
