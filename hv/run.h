@@ -8,7 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run_store.h"
+
 enum hv_on_reboot { HV_ON_REBOOT_RESTART, HV_ON_REBOOT_DESTROY };
+
+#define HV_MAX_NICS 8
 
 struct hv_run_opts {
 	char name[48];
@@ -19,6 +23,9 @@ struct hv_run_opts {
 	bool daemonize;
 	bool hugepages;
 	enum hv_on_reboot on_reboot;
+	enum hv_store_mode store_mode;
+	char *nics[HV_MAX_NICS]; /* owned: --nic specs for backend/net/net_run.h */
+	unsigned nr_nics;
 	char *disks[8];        /* owned: --disk specs, served by embedded blkback threads */
 	unsigned nr_disks;
 };

@@ -83,6 +83,19 @@ static int parse_uint(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* Xen's path length quota does not count a leading "/local/domain/<id>". */
+static size_t domain_prefix_len(const char *path)
+{
+	static const char prefix[] = "/local/domain/";
+	size_t n = sizeof(prefix) - 1;
+
+	if (strncmp(path, prefix, n) || path[n] < '0' || path[n] > '9')
+		return 0;
+	while (path[n] >= '0' && path[n] <= '9')
+		n++;
+	return path[n] == '/' || path[n] == '\0' ? n : 0;
+}
+
 /* Canonicalise a path argument into o->path: relative paths go under
  * /local/domain/<domid>; unprivileged callers get Xen's path length quota. */
 static int canon_path(struct op_ctx *o, const char *s)
@@ -104,7 +117,7 @@ static int canon_path(struct op_ctx *o, const char *s)
 	o->len = (size_t)n + slen;
 	if (!xs_path_valid(o->path, o->len))
 		return -EINVAL;
-	if (xs_conn_quota_applies(o->c) && (o->relative ? slen : o->len) > o->d->opts.quota.path_len)
+	if (xs_conn_quota_applies(o->c) && o->len - domain_prefix_len(o->path) > o->d->opts.quota.path_len)
 		return -EINVAL;
 	return 0;
 }

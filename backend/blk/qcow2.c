@@ -267,6 +267,7 @@ static int qcow2_open_body(struct qcow2 *q, const struct blk_chain *chain)
 	    (rc = parse_extensions(q, c0)) < 0 || (rc = check_features(q, c0)) < 0)
 		goto out;
 	q->host_end = ((uint64_t)st.st_size + q->cluster_size - 1) & ~(q->cluster_size - 1);
+	q->file_size = (uint64_t)st.st_size;
 	if ((rc = load_l1(q)) < 0 || (rc = qcow2_rc_load(q)) < 0)
 		goto out;
 	rc = -ENOMEM;
@@ -324,6 +325,9 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
+	/* Give back the space grown ahead of allocation (see qcow2_alloc_cluster). */
+	if (!q->ro && q->file_size > q->host_end && q->host_end && ftruncate(q->fd, (off_t)q->host_end) < 0)
+		pv_log_warn(TAG, "%s: cannot trim the file: %s", q->img->path, strerror(errno));
 	if (q->backing)
 		blk_image_close(q->backing);
 	qcow2_l2_cache_free(q);

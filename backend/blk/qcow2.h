@@ -61,6 +61,7 @@ struct qcow2 {
 	void **rb;             /* cached refcount blocks (raw), indexed like rt */
 	uint64_t rb_entries;   /* refcounts per block */
 	uint64_t host_end;     /* first cluster-aligned byte past everything allocated */
+	uint64_t file_size;    /* the file's size as we last set or saw it */
 	uint64_t *pending_free;   /* clusters unreferenced since the last flush */
 	unsigned pending_n, pending_cap;
 	uint64_t *reuse;       /* freed clusters safe to hand out again */
@@ -81,7 +82,8 @@ int qcow2_rc_load(struct qcow2 *q);
 void qcow2_rc_free(struct qcow2 *q);
 int qcow2_rc_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
 int qcow2_rc_update(struct qcow2 *q, uint64_t cluster, int delta);
-int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off);
+/* *fresh: the cluster was never written (reads as zeros). */
+int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *fresh);
 int qcow2_defer_free(struct qcow2 *q, uint64_t host_off);
 int qcow2_apply_deferred_frees(struct qcow2 *q);
 

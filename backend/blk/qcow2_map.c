@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #define TAG "qcow2"
@@ -142,7 +141,8 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 	if (!off) {
 		if (!alloc)
 			return 0;
-		if ((rc = qcow2_alloc_cluster(q, &off)) < 0 ||
+		bool fresh;
+		if ((rc = qcow2_alloc_cluster(q, &off, &fresh)) < 0 ||
 		    (rc = l2_fill(q, off, (uint32_t)l1i, true, out)) < 0)
 			return rc;
 		(*out)->dirty = true;
@@ -475,24 +475,18 @@ static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel,
 {
 	uint64_t in_cl = goff & (q->cluster_size - 1), start = goff - in_cl, host;
 	int64_t h = data_host(q, e);
-	struct stat st;
+	bool fresh;
 	int rc;
 
 	if (h < 0)
 		return -EIO;
-	if ((rc = qcow2_alloc_cluster(q, &host)) < 0)
+	if ((rc = qcow2_alloc_cluster(q, &host, &fresh)) < 0)
 		return rc;
-	if (req && reads_as_zero(q, e)) {
-		if (fstat(q->fd, &st) < 0)
-			return -errno;
-		if (host >= (uint64_t)st.st_size) {
-			if ((rc = iov_pwrite(q->img->fd, req->iov, req->iovcnt, rel, n, host + in_cl)) < 0)
-				return rc;
-			if (in_cl + n < q->cluster_size &&
-			    ftruncate(q->fd, (off_t)(host + q->cluster_size)) < 0)
-				return -errno;
-			return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
-		}
+	if (req && fresh && reads_as_zero(q, e)) {
+		/* The file already covers the cluster (grown ahead); the rest is a hole. */
+		if ((rc = iov_pwrite(q->img->fd, req->iov, req->iovcnt, rel, n, host + in_cl)) < 0)
+			return rc;
+		return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
 	}
 	if (h)
 		rc = qcow2_pread_all(q->fd, q->tmp, q->cluster_size, (uint64_t)h);
@@ -513,6 +507,7 @@ static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
 		       const struct blk_req *req, uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
 {
 	uint64_t host;
+	bool fresh;
 	int rc;
 
 	if (n < q->cluster_size) {
@@ -520,7 +515,7 @@ static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
 			return rc;
 		return cow_partial(q, req, rel, goff, n, e);
 	}
-	if ((rc = qcow2_alloc_cluster(q, &host)) < 0)
+	if ((rc = qcow2_alloc_cluster(q, &host, &fresh)) < 0)
 		return rc;
 	if (a->len && a->host + a->len == host && a->rel + a->len == rel && a->len < (8u << 20)) {
 		a->len += n;

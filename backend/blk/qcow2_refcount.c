@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TAG "qcow2"
 
@@ -212,11 +213,17 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cluster, int delta)
 	return qcow2_pwrite_all(q->fd, (char *)q->rb[ri] + byte, nb, q->rt[ri] + byte);
 }
 
-int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off)
+/* Writes that extend a file are serialised by file systems (ext4 takes the
+ * inode lock exclusively and completes them synchronously), so the file is
+ * grown ahead of allocation in steps; close trims what was not used. */
+#define QCOW2_GROW_BYTES (32ull << 20)
+
+int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *fresh)
 {
 	uint64_t off, cur;
 	int rc;
 
+	*fresh = false;
 	if (q->reuse_n) {
 		off = q->reuse[--q->reuse_n];
 	} else {
@@ -231,9 +238,16 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off)
 			if (tries > 1024)
 				return -EIO;
 		}
+		*fresh = true; /* past everything ever allocated: never written */
 	}
 	if ((rc = qcow2_rc_update(q, off >> q->cluster_bits, 1)) < 0)
 		return rc;
+	if (q->host_end > q->file_size) {
+		uint64_t want = q->host_end + QCOW2_GROW_BYTES;
+		if (ftruncate(q->fd, (off_t)want) < 0)
+			return -errno;
+		q->file_size = want;
+	}
 	*host_off = off;
 	return 0;
 }

@@ -17,7 +17,7 @@
 #define TAG "blkback"
 
 static const char usage[] =
-"usage: pvkvm-blkback --ctl PATH --domid N --devid ID --disk SPEC\n"
+"usage: pvkvm-blkback --ctl PATH [--domid N] --devid ID --disk SPEC\n"
 "                     (--store SOCK | --ring-ref R[,R...] --event-channel P)\n"
 "\n"
 "Serves the guest's block device ID (device/vbd/ID) from the image in SPEC:\n"
@@ -26,6 +26,7 @@ static const char usage[] =
 "  [,ring-page-order=N][,poll-us=N]\n"
 "\n"
 "  --ctl PATH          the guest's control socket (<run dir>/<name>.ctl)\n"
+"  --domid N           the guest's domain id (default: as the socket tells)\n"
 "  --store SOCK        do the XenbusState handshake through pvkvm-stored at SOCK\n"
 "                      and publish statistics/ under the backend directory\n"
 "  --ring-ref R,...    without a store: the frontend's ring grant(s) (one queue)\n"

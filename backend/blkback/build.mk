@@ -49,5 +49,4 @@ $(B)/guest/obj/frontend-guest/mini/drivers/pvblk.o: MINI_CPPFLAGS += -Ifrontend-
 CHECK_SCRIPTS += tests/integration/blk_pv_guest.sh
 # `pvkvm run --disk`: the embedded backend threads (hv/cmd_run.c calls blkback_run.h).
 PVKVM_OBJS += $(B)/obj/backend/blkback/run_disks.o
-$(B)/obj/backend/blkback/run_disks.o: CPPFLAGS_PV += -Ihv
 $(B)/obj/hv/cmd_run.o $(B)/obj/hv/run_config.o: CPPFLAGS_PV += -Ibackend/blkback

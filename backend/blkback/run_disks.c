@@ -2,8 +2,8 @@
 /* `pvkvm run --disk SPEC`: the embedded backend, one blkback_server thread per
  * disk in the VMM process.  Each creates its device in the store once the
  * guest introduced itself (vbd 51712, 51728, ... as Xen numbers xvda, xvdb)
- * and serves it through the guest's own control socket.  Needs a store
- * (pvkvm-stored at $PVKVM_RUN_DIR/store.sock). */
+ * and serves it through the guest's own control socket, in the store the
+ * guest was introduced to (embedded in pvkvm run or pvkvm-stored). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 
 #include "blkback.h"
 #include "blkback_run.h"
-#include "rundir.h"
 
 struct blkback_run_disks {
 	unsigned n;
@@ -32,10 +31,10 @@ int blkback_run_disk_check(const char *spec, char *err, unsigned errlen)
 }
 
 int blkback_run_disks_start(struct blkback_run_disks **out, char *const *specs, unsigned n,
-			    const char *guest_name, uint16_t domid)
+			    const char *ctl, const char *store, uint16_t domid)
 {
 	struct blkback_run_disks *d;
-	char ctl[512], dir[256], store[320], err[256];
+	char err[256];
 	int r = 0;
 
 	*out = NULL;
@@ -43,10 +42,6 @@ int blkback_run_disks_start(struct blkback_run_disks **out, char *const *specs, 
 		return 0;
 	if (n > BLKBACK_RUN_MAX_DISKS)
 		return -E2BIG;
-	if ((r = hv_rundir_file(ctl, sizeof(ctl), guest_name, ".ctl")) < 0 ||
-	    (r = hv_rundir_path(dir, sizeof(dir), true)) < 0)
-		return r;
-	snprintf(store, sizeof(store), "%s/store.sock", dir);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;

@@ -552,6 +552,10 @@ static void print_results(const struct pair_ctx *c, struct results *r)
 	       "%d alternating floor/ping-pong runs; throughput: best (median) of %d runs.\n",
 	       c->cpu[0], c->cpu[1], sizeof(union blkif_ring_entry), blkif_ring_nr_ents(4096),
 	       big / 1024, blkif_ring_nr_ents(big), ROUNDS, TP_ROUNDS);
+	if (fmin > 300.0)
+		printf("WARNING: floor %.0f ns is far above an idle machine's (45-110 ns): the two threads\n"
+		       "rarely ran at the same time (busy machine); every figure below is dominated by that.\n",
+		       fmin);
 	printf("%-46s %-22s %-16s %s\n", "figure", "measured (median)", "anchor / goal", "ratio");
 	printf("%-46s %6.1f ns (%6.1f)     %-16s %s\n", "1 floor: cache line round trip", fmin,
 	       st_median(&r->floor), "-", "1.00x (anchor)");

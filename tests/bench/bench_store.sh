@@ -50,6 +50,7 @@ run() {
 	done
 }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-store: pvkvm-stored ..."
 run ours start_ours
 have_ox=1
@@ -91,7 +92,8 @@ echo "$table"
 	echo "## bench-store $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs. Command: \`make bench-store\`"
-	echo "(BENCH_SECONDS=$SECS per phase). pvkvm-stored runs with its journal on (--state-dir);"
+	echo "(BENCH_SECONDS=$SECS per phase; load average before the run: $load). pvkvm-stored runs with"
+	echo "its journal on (--state-dir, snapshots every 2M records so none falls inside a phase);"
 	echo "oxenstored is Xen 4.17's, socket clients only. Same client library (xs_client) on both."
 	echo "Latencies are per synchronous request; ratio = pvkvm-stored / oxenstored."
 	echo

@@ -49,7 +49,7 @@ start() {
 	wdpid=$!
 	gname=$1
 	for _ in $(seq 100); do [ -S "$PVKVM_RUN_DIR/$1.ctl" ] && break; sleep 0.05; done
-	timeout "$T" "$B/bin/pvkvm-blkback" --create --ctl "$PVKVM_RUN_DIR/$1.ctl" --domid 1 \
+	timeout "$T" "$B/bin/pvkvm-blkback" --create --ctl "$PVKVM_RUN_DIR/$1.ctl" \
 		--devid 51712 --disk "$2" --store "$store" >"$work/$1.back" 2>&1 &
 	bpid=$!
 }

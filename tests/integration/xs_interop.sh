@@ -76,3 +76,14 @@ kill $pid; wait $pid 2>/dev/null
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && ours exists / 2>/dev/null && break; sleep 0.1; done
 expect xs_interop_survives_restart "two|two" "$($T xenstore-read /i/b)|$(ours read /i/b)"
+
+# The daemon binary: --help, a bad option, SIGTERM stops it cleanly.
+check xs_stored_help "$STORED" --help
+"$STORED" --no-such-option 2>/dev/null; rc=$?
+expect xs_stored_bad_option_exit_1 1 "$rc"
+kill -TERM $pid; wait $pid; rc=$?
+if [ $rc -eq 0 ] && [ ! -e "$sock" ]; then pass xs_stored_sigterm_clean_stop; else fail xs_stored_sigterm_clean_stop "exit $rc, socket left: $(ls "$sock" 2>&1)"; fi
+pid=
+check xs_store_cli_help "$PVKVM" store --help
+"$PVKVM" store --socket "$dir/none.sock" read /a 2>/dev/null; rc=$?
+expect xs_store_cli_no_daemon_exit_2 2 "$rc"

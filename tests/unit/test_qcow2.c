@@ -342,9 +342,10 @@ static void test_small_write_into_empty_cluster_reads_zeros_around(void)
 	memset(b, 0x7e, 4096);
 	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_WRITE, 8192, b, 4096, 0), 4096);
 	CU_ASSERT_EQUAL(blk_image_io(img, BLK_OP_FLUSH, 0, NULL, 0, 0), 0);
-	/* New L2 table + one data cluster, the data cluster last. */
-	CU_ASSERT(stat(p, &st) == 0 && (uint64_t)st.st_size == before + 2 * 65536);
 	blk_image_close(img);
+	/* New L2 table + one data cluster, the data cluster last; the space
+	 * grown ahead of allocation was trimmed at close. */
+	CU_ASSERT(stat(p, &st) == 0 && (uint64_t)st.st_size == before + 2 * 65536);
 	CU_ASSERT_FATAL(truncate(p, (off_t)(before + 65536 + 12288)) == 0); /* cut inside the cluster */
 	CU_ASSERT_FATAL(open_q(&img, p, true, BLK_ENGINE_URING, BLK_CACHE_WRITEBACK) == 0);
 	memset(b, 0xff, 65536);

@@ -434,51 +434,43 @@ static void test_blkif_multi_page_ring_carries_requests_across_wrap(void)
 	free(mem);
 }
 
+#define RING_TEST(fn) { #fn, fn }
+static const struct {
+	const char *name;
+	CU_TestFunc fn;
+} ring_tests[] = {
+	RING_TEST(test_nr_ents_is_largest_power_of_two_that_fits),
+	RING_TEST(test_fresh_ring_is_empty_on_both_sides),
+	RING_TEST(test_full_ring_has_no_free_slot_until_responses_consumed),
+	RING_TEST(test_wraps_through_32bit_index_overflow),
+	RING_TEST(test_batch_push_notifies_once_then_suppresses),
+	RING_TEST(test_response_push_notifies_only_when_frontend_armed),
+	RING_TEST(test_final_check_sees_work_published_before_arming),
+	RING_TEST(test_backend_rejects_req_prod_more_than_ring_ahead),
+	RING_TEST(test_backend_rejects_req_prod_moving_backwards),
+	RING_TEST(test_frontend_rejects_rsp_prod_beyond_requests),
+	RING_TEST(test_frontend_rejects_rsp_prod_moving_backwards),
+	RING_TEST(test_backend_attach_takes_any_start_from_shared_page),
+	RING_TEST(test_taken_request_is_private_copy),
+	RING_TEST(test_blkif_request_variants_share_the_slot),
+	RING_TEST(test_random_hostile_indexes_never_open_more_than_the_ring),
+	RING_TEST(test_blkif_multi_page_ring_carries_requests_across_wrap),
+};
+
 int main(void)
 {
 	CU_pSuite s;
+	int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("ring", NULL, NULL);
-	CU_add_test(s, "test_nr_ents_is_largest_power_of_two_that_fits",
-		    test_nr_ents_is_largest_power_of_two_that_fits);
-	CU_add_test(s, "test_fresh_ring_is_empty_on_both_sides",
-		    test_fresh_ring_is_empty_on_both_sides);
-	CU_add_test(s, "test_full_ring_has_no_free_slot_until_responses_consumed",
-		    test_full_ring_has_no_free_slot_until_responses_consumed);
-	CU_add_test(s, "test_wraps_through_32bit_index_overflow",
-		    test_wraps_through_32bit_index_overflow);
-	CU_add_test(s, "test_batch_push_notifies_once_then_suppresses",
-		    test_batch_push_notifies_once_then_suppresses);
-	CU_add_test(s, "test_response_push_notifies_only_when_frontend_armed",
-		    test_response_push_notifies_only_when_frontend_armed);
-	CU_add_test(s, "test_final_check_sees_work_published_before_arming",
-		    test_final_check_sees_work_published_before_arming);
-	CU_add_test(s, "test_backend_rejects_req_prod_more_than_ring_ahead",
-		    test_backend_rejects_req_prod_more_than_ring_ahead);
-	CU_add_test(s, "test_backend_rejects_req_prod_moving_backwards",
-		    test_backend_rejects_req_prod_moving_backwards);
-	CU_add_test(s, "test_frontend_rejects_rsp_prod_beyond_requests",
-		    test_frontend_rejects_rsp_prod_beyond_requests);
-	CU_add_test(s, "test_frontend_rejects_rsp_prod_moving_backwards",
-		    test_frontend_rejects_rsp_prod_moving_backwards);
-	CU_add_test(s, "test_backend_attach_takes_any_start_from_shared_page",
-		    test_backend_attach_takes_any_start_from_shared_page);
-	CU_add_test(s, "test_taken_request_is_private_copy", test_taken_request_is_private_copy);
-	CU_add_test(s, "test_blkif_request_variants_share_the_slot",
-		    test_blkif_request_variants_share_the_slot);
-	CU_add_test(s, "test_random_hostile_indexes_never_open_more_than_the_ring",
-		    test_random_hostile_indexes_never_open_more_than_the_ring);
-	CU_add_test(s, "test_blkif_multi_page_ring_carries_requests_across_wrap",
-		    test_blkif_multi_page_ring_carries_requests_across_wrap);
+	for (size_t i = 0; i < sizeof(ring_tests) / sizeof(ring_tests[0]); i++)
+		CU_add_test(s, ring_tests[i].name, ring_tests[i].fn);
 	ring_test_add_concurrency(CU_add_suite("ring-concurrency", NULL, NULL));
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	{
-		int failed = (int)CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return failed ? 1 : 0;
-	}
+	failed = (int)CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
 }

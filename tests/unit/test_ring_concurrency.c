@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -226,6 +227,8 @@ static void test_no_interleaving_of_push_and_final_check_loses_a_wakeup(void)
 			}
 		}
 	}
+	if (getenv("RING_MODEL_VERBOSE"))
+		fprintf(stderr, "model: %lu interleavings\n", paths);
 	CU_ASSERT(paths > 1000); /* the search really enumerated interleavings */
 }
 

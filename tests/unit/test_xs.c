@@ -318,6 +318,9 @@ static void test_control_is_privileged(void)
 	CU_ASSERT_EQUAL(xs_client_request(c, XS_CONTROL, 0, "bogus", 6, NULL, NULL), -EINVAL);
 	g = fx_guest(&f, 2);
 	CU_ASSERT_EQUAL(xs_client_request(g, XS_CONTROL, 0, "check", 6, NULL, NULL), -EACCES);
+	CU_ASSERT_EQUAL(xs_client_request(g, XS_INTRODUCE, 0, "3\0" "1\0" "1", 6, NULL, NULL), -EACCES);
+	CU_ASSERT_EQUAL(xs_client_request(g, XS_RELEASE, 0, "3", 2, NULL, NULL), -EACCES);
+	CU_ASSERT_EQUAL(xs_client_request(g, XS_RESUME, 0, "3", 2, NULL, NULL), -EACCES);
 	xs_client_close(g);
 	xs_client_close(c);
 	fx_done(&f);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "test_xs_util.h"
+#include "xs_internal.h"
 
 /* The daemon still serves a fresh, well-behaved client. */
 static bool still_serving(struct fx *f)
@@ -321,6 +322,47 @@ static void test_random_garbage_from_many_clients(void)
 	fx_done(&f);
 }
 
+/* The validators themselves, with the hostile cases. */
+static void test_path_validator_rejects_hostile_paths(void)
+{
+	char longp[XENSTORE_ABS_PATH_MAX + 2];
+
+	CU_ASSERT(xs_path_valid("/", 1));
+	CU_ASSERT(xs_path_valid("/a-b_c@d/0", 10));
+	CU_ASSERT(!xs_path_valid("", 0));
+	CU_ASSERT(!xs_path_valid("a", 1));
+	CU_ASSERT(!xs_path_valid("//", 2));
+	CU_ASSERT(!xs_path_valid("/a/", 3));
+	CU_ASSERT(!xs_path_valid("/a\0b", 4)); /* embedded NUL */
+	CU_ASSERT(!xs_path_valid("/a\nb", 4));
+	CU_ASSERT(!xs_path_valid("/\xff", 2));
+	CU_ASSERT(!xs_path_valid("/a/../b", 7));
+	memset(longp, 'a', sizeof(longp));
+	longp[0] = '/';
+	CU_ASSERT(xs_path_valid(longp, XENSTORE_ABS_PATH_MAX));
+	CU_ASSERT(!xs_path_valid(longp, XENSTORE_ABS_PATH_MAX + 1));
+}
+
+static void test_perms_parser_rejects_hostile_strings(void)
+{
+	struct xs_perm p[4];
+	unsigned n;
+
+	CU_ASSERT_EQUAL(xs_perms_parse("r0\0w65535\0", 10, p, 4, &n), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(p[1].domid, 65535);
+	CU_ASSERT_EQUAL(p[1].perm, XS_PERM_WRITE);
+	CU_ASSERT_EQUAL(xs_perms_parse("b7", 2, p, 4, &n), 0); /* last NUL optional */
+	CU_ASSERT_EQUAL(xs_perms_parse("r65536", 6, p, 4, &n), -EINVAL);
+	CU_ASSERT_EQUAL(xs_perms_parse("r-1", 3, p, 4, &n), -EINVAL);
+	CU_ASSERT_EQUAL(xs_perms_parse("x1", 2, p, 4, &n), -EINVAL);
+	CU_ASSERT_EQUAL(xs_perms_parse("r", 1, p, 4, &n), -EINVAL);
+	CU_ASSERT_EQUAL(xs_perms_parse("r1\0\0", 4, p, 4, &n), -EINVAL); /* empty entry */
+	CU_ASSERT_EQUAL(xs_perms_parse("", 0, p, 4, &n), -EINVAL);
+	CU_ASSERT_EQUAL(xs_perms_parse("r1\0r2\0r3\0r4\0r5", 14, p, 4, &n), -ENOSPC);
+	CU_ASSERT_EQUAL(xs_perms_parse("r00000001", 9, p, 4, &n), -EINVAL); /* too long */
+}
+
 void test_xs_register_bad(void)
 {
 	CU_pSuite s = CU_add_suite("xs_bad_input", NULL, NULL);
@@ -339,5 +381,7 @@ void test_xs_register_bad(void)
 	T(test_outstanding_quota_pauses_guest_without_loss);
 	T(test_transaction_churn_and_abandoned_transactions);
 	T(test_random_garbage_from_many_clients);
+	T(test_path_validator_rejects_hostile_paths);
+	T(test_perms_parser_rejects_hostile_strings);
 #undef T
 }

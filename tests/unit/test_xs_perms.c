@@ -324,12 +324,15 @@ static void test_quota_node_size_perms_path_equota(void)
 	CU_ASSERT_EQUAL(xs_write(c, 0, "/local/domain/1/v", big, 200), 0); /* dom0: none */
 	CU_ASSERT_EQUAL(xs_set_perms(g, 0, "v", (const char *[]){ "n1", "r2" }, 2), 0);
 	CU_ASSERT_EQUAL(xs_set_perms(g, 0, "v", (const char *[]){ "n1", "r2", "r3" }, 3), -EDQUOT);
+	/* Xen counts the path after "/local/domain/<id>": "/" + 39 = 40. */
 	memset(path, 'p', sizeof(path));
-	path[40] = '\0';
+	path[39] = '\0';
 	CU_ASSERT_EQUAL(xs_write(g, 0, path, "", 0), 0);
-	path[40] = 'p';
-	path[41] = '\0';
+	path[39] = 'p';
+	path[40] = '\0';
 	CU_ASSERT_EQUAL(xs_write(g, 0, path, "", 0), -EINVAL);
+	snprintf(path, sizeof(path), "/local/domain/1/%039d", 0);
+	CU_ASSERT_EQUAL(xs_write(g, 0, path, "", 0), 0);
 	xs_client_close(g);
 	xs_client_close(c);
 	fx_done(&f);

@@ -3,13 +3,15 @@
  *   test=pv:hcall      hypercall page, version, console, evtchn ops, hostile arguments
  *   test=pv:smp        every secondary vCPU started with vcpu_up
  *   test=pv:poweroff | pv:reboot | pv:crash   sched_op shutdown
- *   test=pv:store      store ring: write, read back, watch (needs a store)
+ *   test=pv:store      store ring: write, read back, watch (needs a store);
+ *                      ring=guest supplies the ring page (default: the VMM's)
  *   test=pv:pvtest     the platform self-test against pvkvm-testback
  * Environment: the pv-platform PCI function; doorbells by port I/O to BAR2,
  * hypercalls through stubs in a page of our RAM, identity-mapped memory. */
 #include "mini/mini.h"
 #include "mini/pci.h"
 #include "pvfront_bus.h"
+#include "pv_mini.h"
 #include "pvkvm/platform.h"
 #include "pv_mini.h"
 #include "pvtest_front.h"
@@ -145,17 +147,26 @@ static int pv_hcall(void)
 	return MINI_EXIT_OK;
 }
 
+/* The store ring: the VMM's reserved page (STORE_GET_GFN, inside
+ * pvfront_xs_init), or with ring=guest a page of ours (STORE_SET_GFN). */
 static int pv_store_init(void)
 {
-	void *ring = mini_pages_alloc(1);
-	int64_t r;
+	const char *mode = mini_opt_str("ring", "vmm");
+	int64_t r = -1;
 
-	if (!ring)
-		return MINI_EXIT_FAIL;
-	r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN,
-			  (uint64_t)(uintptr_t)ring >> PVKVM_PAGE_SHIFT, 0);
-	CHECK(r > 0, "store ring setup");
+	if (!strcmp(mode, "guest")) {
+		void *ring = mini_pages_alloc(1);
+
+		CHECK(ring != NULL, "store ring page");
+		r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN,
+				  (uint64_t)(uintptr_t)ring >> PVKVM_PAGE_SHIFT, 0);
+		CHECK(r > 0, "store ring setup");
+	}
 	CHECK(pvfront_xs_init(&xs, &front) == 0, "store client init");
+	r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_GFN, 0, 0);
+	printf("pv: store ring page gfn 0x%llx (%s), port %lld\n", (unsigned long long)r,
+	       strcmp(mode, "guest") ? "the VMM's" : "the guest's",
+	       (long long)pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_EVTCHN, 0, 0));
 	return 0;
 }
 
@@ -175,6 +186,7 @@ static int pv_store(void)
 	CHECK(pvfront_xs_next_event(&xs, true, &ev, &p, &t) == 1, "initial watch event");
 	CHECK(pvfront_xs_write(&xs, 0, "data/mini2", "x") == 0, "store write 2");
 	CHECK(pvfront_xs_next_event(&xs, true, &ev, &p, &t) == 1 && !strcmp(t, "w"), "watch event");
+	printf("pv: store: wrote data/mini=hello-store, read back '%s', watch 'w' fired for %s\n", buf, p);
 	printf("pv: store ok\n");
 	if (!mini_opt_str("host", NULL))
 		return MINI_EXIT_OK;
@@ -211,25 +223,6 @@ static int pv_pvtest(void)
 	r = pvtest_front_run(&front, &xs, (uint32_t)mini_opt_u64("rounds", 1000));
 	printf("pv: pvtest %s\n", pvtest_front_strerror(r));
 	return r ? MINI_EXIT_FAIL : MINI_EXIT_OK;
-}
-
-/* For PV device drivers (drivers/pvblk.c): the platform, grant table and
- * store client, set up once.  0, or MINI_EXIT_NODEV without a pv platform or
- * store. */
-int pv_mini_platform(struct pvfront **f, struct pvfront_xs **x)
-{
-	static int state; /* 0 untried, 1 ready, -1 unavailable */
-
-	if (state == 0) {
-		state = -1;
-		if (pv_mini_probe() == 0 && pvfront_gnt_setup(&front, 32) == 0 && pv_store_init() == 0)
-			state = 1;
-		else
-			printf("pv: platform, grant table or store unavailable\n");
-	}
-	*f = &front;
-	*x = &xs;
-	return state == 1 ? 0 : MINI_EXIT_NODEV;
 }
 
 static volatile uint32_t aps_running;
@@ -275,6 +268,20 @@ static int pv_smp(void)
 		      "second vcpu_up of a running vCPU refused");
 	printf("pv: smp %u vcpus up\n", n);
 	return MINI_EXIT_OK;
+}
+
+int pv_mini_store(struct pvfront **f, struct pvfront_xs **x)
+{
+	static int state = -1;        /* -1: not tried yet */
+
+	if (state < 0) {
+		state = pv_mini_probe();
+		if (!state)
+			state = pv_store_init();
+	}
+	*f = &front;
+	*x = &xs;
+	return state;
 }
 
 static int pv_main(const char *arg)

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* What the mini-guest's PV device drivers get from pv_mini.c. */
+/* The mini-guest's PV environment for drivers (drivers/pvnet.c). */
 #ifndef PV_MINI_H
 #define PV_MINI_H
 
 #include "pvfront_xs.h"
 
-/* The pv platform (hypercall page), a grant table and the store client, set
- * up on first use.  0, or MINI_EXIT_NODEV when there is no pv platform or no
- * store. */
-int pv_mini_platform(struct pvfront **f, struct pvfront_xs **xs);
+/* Probes the platform device and brings up the store client, once; 0 and
+ * the core's handles, or a MINI_EXIT_* status (also on later calls). */
+int pv_mini_store(struct pvfront **f, struct pvfront_xs **xs);
 
 #endif

@@ -94,8 +94,13 @@ static unsigned pvblk_probe(struct mini_blkdev **devs, unsigned max)
 	unsigned got = 0;
 	int n;
 
-	if (pv_mini_platform(&f, &xs))
+	if (pv_mini_store(&f, &xs))
 		return 0;
+	/* 32 frames: 16k references, 128 requests x 128 pages in flight. */
+	if (f->gnt_nr_frames < 32 && pvfront_gnt_setup(f, 32)) {
+		printf("pvblk: grant table setup failed\n");
+		return 0;
+	}
 	while ((n = pvfront_bus_discover(xs, "vbd", found, PVBLK_MAX_DEVS)) <= 0)
 		if (mini_rdtsc() - t0 > wait) {
 			if (wait)
