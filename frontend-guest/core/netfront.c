@@ -380,13 +380,13 @@ int netfront_recv(struct netfront *nf, unsigned qi, netfront_rx_cb cb, void *opa
 	while (done < budget && (r = netfront_rx_take(nf, qi, &pkt)) == 1) {
 		cb(opaque, &pkt);
 		done++;
-		if (!held)
-			netfront_rx_release(nf, qi, 1);
 	}
+	/* One publish (one doorbell at most) for the whole batch, unused
+	 * buffers handed back included; per packet it cost a ring push each. */
+	if (!held)
+		netfront_rx_release(nf, qi, done);
 	if (r < 0)
 		return r;
-	if (!done && !held)
-		netfront_rx_release(nf, qi, 0); /* unused buffers reposted: publish them */
 	return (int)done;
 }
 

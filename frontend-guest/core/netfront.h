@@ -135,8 +135,8 @@ int netfront_tx_reap(struct netfront *nf, unsigned q);
 uint32_t netfront_tx_free_slots(const struct netfront *nf, unsigned q);
 
 typedef void (*netfront_rx_cb)(void *opaque, const struct netfront_rx_pkt *pkt);
-/* Delivers up to budget complete packets (the pages are reposted after the
- * callback returns: copy what you keep).  Returns packets delivered, or
+/* Delivers up to budget complete packets (the pages are reposted, in one
+ * publish, after the call's last callback returns: copy what you keep).  Returns packets delivered, or
  * -EPROTO when the backend wrote an impossible index or response. */
 int netfront_recv(struct netfront *nf, unsigned q, netfront_rx_cb cb, void *opaque,
 		  unsigned budget);

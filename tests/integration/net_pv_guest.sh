@@ -2,11 +2,11 @@
 # The mini-guest on pvnet (`pvkvm run --nic`, embedded netback, TAP), inside a
 # network namespace this script creates and deletes (10.77.0.0/24 only):
 # host pings the guest and the guest pings the host; UDP both ways complete
-# and verified at a moderate rate; MTU 9000 both ways; link down/up; a rate
-# limit within 10 %.  The guest programs and host tool are the mini-guest's
-# (netping, udpsend, udprecv; pvkvm-udptool), the same ones
-# tests/integration/mini_net_qemu.sh runs on QEMU's virtio-net.  Says SKIP
-# while the mini-guest has no pvnet driver.
+# and verified at a moderate rate; UDP echo; MTU 9000 both ways (UDP and
+# unfragmented ping); link down/up; a rate limit within 10 %.  The guest
+# programs and host tool are the mini-guest's (netping, udpsend, udprecv,
+# udpecho; pvkvm-udptool), the same ones tests/integration/mini_net_qemu.sh
+# runs on QEMU's virtio-net.  Says SKIP while the mini-guest has no pvnet driver.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -101,6 +101,8 @@ if ! tr -d '\r' <"$work/probe" 2>/dev/null | grep -q 'RESULT prog=netping sent=1
 	exit 0
 fi
 pass test_net_pv_guest_pings_host_once
+grep -q '^pvnet0: ' "$work/probe" && pass test_net_pv_programs_run_on_pvnet ||
+	fail test_net_pv_programs_run_on_pvnet "$(head -n 2 "$work/probe" | tr '\n' ' ')"
 
 # --- ping both ways, then link down/up while the guest keeps answering ---
 guest ping "" "test=netping ip=$GUEST_IP peer=$HOST_IP count=5 interval_ms=20 answer=10 runtime=30"
@@ -121,7 +123,7 @@ if ! grep -q ' 0% packet loss' "$work/downping" 2>/dev/null &&
 else
 	fail test_net_pv_link_down_stops_and_up_resumes_traffic "down: $(tail -n 1 "$work/downping" 2>/dev/null) up: $(tail -n 2 "$work/upping" 2>/dev/null | tr '\n' ' ')"
 fi
-expect test_net_pv_guest_pings_host ping 0 'RESULT prog=netping sent=5 received=5 lost=0'
+expect test_net_pv_guest_pings_host_and_answers_every_ping ping 0 'RESULT prog=netping sent=5 received=5 lost=0 .*answered=10'
 
 # --- UDP host -> guest: 20000 datagrams of 1000 bytes at 10k/s, all verified ---
 guest urecv "" "test=udprecv ip=$GUEST_IP size=1000 runtime=20"
@@ -142,6 +144,14 @@ else
 	fail test_net_pv_udp_guest_to_host_complete_and_verified "rc $rrc: $(grep RESULT "$work/hrecv") $(why usend)"
 fi
 
+# --- UDP echo: 300 datagrams of 256 bytes host -> guest -> host, each intact ---
+guest uecho "" "test=udpecho ip=$GUEST_IP count=300 runtime=20"
+wait_for uecho "udpecho: ready" && nsx timeout "$T" "$TOOL" rtt --dst "$GUEST_IP" --size 256 --count 300 >"$work/hrtt" 2>&1
+grep -q 'RESULT prog=host-rtt size=256 sent=300 received=300 bad=0' "$work/hrtt" &&
+	pass test_net_pv_udp_echo_returns_every_datagram_intact ||
+	fail test_net_pv_udp_echo_returns_every_datagram_intact "$(cat "$work/hrtt")"
+expect test_net_pv_udp_echo_counts_its_echoes uecho 0 'RESULT prog=udpecho echoed=300 .*failed=0'
+
 # --- MTU 9000 both ways (the MTU comes from the store) ---
 nsx ip link set "$TAP" mtu 9000
 guest jrecv ",mtu=9000" "test=udprecv ip=$GUEST_IP mtu=9000 size=8972 runtime=20"
@@ -154,6 +164,13 @@ guest jsend ",mtu=9000" "test=udpsend ip=$GUEST_IP peer=$HOST_IP mtu=9000 size=8
 wait "$rpid"; rrc=$?
 [ "$rrc" = 0 ] && grep -q 'unique=3000 sent=3000 lost=0' "$work/jhrecv" &&
 	pass test_net_pv_mtu9000_guest_to_host || fail test_net_pv_mtu9000_guest_to_host "rc $rrc: $(grep RESULT "$work/jhrecv") $(why jsend)"
+finish jsend
+guest jping ",mtu=9000" "test=netping ip=$GUEST_IP mtu=9000 peer=$HOST_IP size=8972 count=3 answer=3 runtime=20"
+wait_for jping "answering" && nsx ping -c 3 -s 8972 -M do -i 0.1 -W 2 "$GUEST_IP" >"$work/jhostping" 2>&1
+grep -q '3 packets transmitted, 3 received' "$work/jhostping" 2>/dev/null &&
+	pass test_net_pv_mtu9000_host_pings_guest_unfragmented ||
+	fail test_net_pv_mtu9000_host_pings_guest_unfragmented "$(tail -n 2 "$work/jhostping" 2>/dev/null | tr '\n' ' ')"
+expect test_net_pv_mtu9000_guest_pings_host jping 0 'RESULT prog=netping sent=3 received=3 lost=0'
 nsx ip link set "$TAP" mtu 1500
 
 # --- rate limit: 2 MB/s of frames guest -> host, within 10 % ---

@@ -2,11 +2,12 @@
 /*
  * pvnet in the mini-guest: struct mini_netdev over the frontend core's
  * netfront (frontend-guest/core/netfront.c), on the PV platform environment
- * of frontend-guest/core/mini/pv_mini.c.  One queue.  tx gathers the frame
- * and netfront_send copies it into its granted tx pages; rx copies each
- * packet out of the granted rx pages inside netfront_recv's callback (the
- * core reposts the pages when the callback returns), so rx_release has
- * nothing to give back.
+ * of frontend-guest/core/mini/pv_mini.c.  One queue.  tx hands the frame's
+ * pieces to netfront_sendv, which copies them once into its granted tx pages;
+ * rx is zero-copy: netfront_rx_take lends the granted rx pages themselves and
+ * rx_release gives the whole batch back with one ring publish (a frame the
+ * net layer cannot take in place, more than MINI_NET_MAX_FRAGS pages or a
+ * short first page, is copied into a bounce buffer instead).
  */
 #include "mini/netdev.h"
 #include "mini/pci.h"
@@ -14,7 +15,7 @@
 #include "pv_mini.h"
 #include "pvkvm/platform.h"
 
-#define RX_BOUNCE 32u
+#define RX_BOUNCE 32u                  /* = the most frames one rx call takes */
 #define RX_BOUNCE_BYTES 9216u
 #define GNT_FRAMES 2u                  /* 1024 grant references */
 
@@ -22,10 +23,7 @@ struct pvnet {
 	struct mini_netdev nd;
 	struct netfront nf;
 	struct pvfront_dev dev;
-	uint8_t tx_frame[MINI_NET_MAX_FRAME];
 	uint8_t *rx_bounce;            /* RX_BOUNCE x RX_BOUNCE_BYTES */
-	struct mini_net_frame *rx_out; /* the rx call's frames */
-	unsigned rx_n, rx_max;
 };
 
 static struct pvnet pvn;
@@ -33,20 +31,23 @@ static struct pvnet pvn;
 static int pvnet_tx(struct mini_netdev *nd, const struct mini_iov *iov, unsigned n)
 {
 	struct pvnet *p = nd->priv;
+	struct netfront_frag fr[8];
 	uint32_t len = 0;
 	int rc;
 
+	if (n > sizeof(fr) / sizeof(fr[0]))
+		return -2;
 	for (unsigned i = 0; i < n; i++) {
 		if (iov[i].len > MINI_NET_MAX_FRAME - len)
 			return -2;
-		memcpy(p->tx_frame + len, iov[i].base, iov[i].len);
+		fr[i] = (struct netfront_frag){ iov[i].base, iov[i].len };
 		len += iov[i].len;
 	}
 	if (!len || len > MINI_ETH_HLEN + nd->mtu)
 		return -2;
-	rc = netfront_send(&p->nf, 0, p->tx_frame, len, NULL);
+	rc = netfront_sendv(&p->nf, 0, fr, n, NULL);
 	if (rc == -PVFRONT_EAGAIN && netfront_tx_reap(&p->nf, 0) > 0)
-		rc = netfront_send(&p->nf, 0, p->tx_frame, len, NULL);
+		rc = netfront_sendv(&p->nf, 0, fr, n, NULL);
 	if (rc == -PVFRONT_EAGAIN) {
 		nd->stats.tx_full++;
 		return -1;
@@ -72,50 +73,72 @@ static unsigned pvnet_tx_flush(struct mini_netdev *nd)
 	return netfront_tx_free_slots(&p->nf, 0);
 }
 
-static void pvnet_rx_one(void *opaque, const struct netfront_rx_pkt *pkt)
+/* Fills f from pkt: in place when the net layer can read it there, else
+ * copied into bounce slot i. */
+static void pvnet_rx_frame(struct pvnet *p, const struct netfront_rx_pkt *pkt,
+			   struct mini_net_frame *f, unsigned i)
 {
-	struct pvnet *p = opaque;
-	struct mini_net_frame *f;
+	uint32_t head = pkt->len < MINI_NET_RX_HEAD ? pkt->len : MINI_NET_RX_HEAD;
 	uint8_t *dst;
 
-	if (p->rx_n == p->rx_max || pkt->len > RX_BOUNCE_BYTES) {
-		p->nd.stats.rx_bad++;
+	f->len = pkt->len;
+	f->flags = pkt->off.csum_blank ? MINI_NET_RXF_CSUM_BLANK : 0;
+	if (pkt->nr_frags <= MINI_NET_MAX_FRAGS && pkt->nr_frags && pkt->frag[0].len >= head) {
+		f->nr_frags = (uint16_t)pkt->nr_frags;
+		for (unsigned k = 0; k < pkt->nr_frags; k++) {
+			f->frag[k].data = pkt->frag[k].data;
+			f->frag[k].len = pkt->frag[k].len;
+		}
 		return;
 	}
-	dst = p->rx_bounce + (size_t)p->rx_n * RX_BOUNCE_BYTES;
-	f = &p->rx_out[p->rx_n++];
+	dst = p->rx_bounce + (size_t)i * RX_BOUNCE_BYTES;
 	f->len = 0;
-	for (unsigned i = 0; i < pkt->nr_frags; i++) {
-		memcpy(dst + f->len, pkt->frag[i].data, pkt->frag[i].len);
-		f->len += pkt->frag[i].len;
+	for (unsigned k = 0; k < pkt->nr_frags && f->len + pkt->frag[k].len <= RX_BOUNCE_BYTES; k++) {
+		memcpy(dst + f->len, pkt->frag[k].data, pkt->frag[k].len);
+		f->len += pkt->frag[k].len;
 	}
+	if (f->len != pkt->len)
+		p->nd.stats.rx_bad++;          /* longer than any MTU we offered */
 	f->nr_frags = 1;
-	f->flags = pkt->off.csum_blank ? MINI_NET_RXF_CSUM_BLANK : 0;
 	f->frag[0].data = dst;
 	f->frag[0].len = f->len;
-	p->nd.stats.rx_frames++;
-	p->nd.stats.rx_bytes += f->len;
 }
 
 static unsigned pvnet_rx(struct mini_netdev *nd, struct mini_net_frame *f, unsigned max)
 {
 	struct pvnet *p = nd->priv;
 	uint64_t bells = p->nf.stats.doorbells;
+	struct netfront_rx_pkt pkt;
+	unsigned n = 0;
+	int r = 0;
 
-	p->rx_out = f;
-	p->rx_n = 0;
-	p->rx_max = max < RX_BOUNCE ? max : RX_BOUNCE;
-	if (netfront_recv(&p->nf, 0, pvnet_rx_one, p, p->rx_max) < 0) {
+	if (max > RX_BOUNCE)
+		max = RX_BOUNCE;
+	while (n < max && (r = netfront_rx_take(&p->nf, 0, &pkt)) == 1) {
+		pvnet_rx_frame(p, &pkt, &f[n], n);
+		p->nd.stats.rx_frames++;
+		p->nd.stats.rx_bytes += f[n].len;
+		n++;
+	}
+	if (r < 0) {
 		printf("%s: backend wrote a bad rx response; giving up\n", nd->name);
 		mini_exit(MINI_EXIT_FAIL);
 	}
+	if (!n)
+		netfront_rx_release(&p->nf, 0, 0); /* unused buffers handed back: repost them */
 	nd->stats.rx_kicks += p->nf.stats.doorbells - bells;
-	return p->rx_n;
+	return n;
 }
 
+/* The whole batch goes back in one publish (one doorbell at most). */
 static void pvnet_rx_release(struct mini_netdev *nd, struct mini_net_frame *f, unsigned n)
 {
-	(void)nd, (void)f, (void)n;    /* copied out in pvnet_rx: nothing to give back */
+	struct pvnet *p = nd->priv;
+	uint64_t bells = p->nf.stats.doorbells;
+
+	(void)f;
+	netfront_rx_release(&p->nf, 0, n);
+	nd->stats.rx_kicks += p->nf.stats.doorbells - bells;
 }
 
 static const struct mini_netdev_ops pvnet_ops = {
