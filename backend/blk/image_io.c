@@ -179,13 +179,15 @@ static int validate(const struct blk_image *img, const struct blk_req *q, uint64
 }
 
 static int engine_collect(struct blk_image *img, bool wait);
+static void parent_done(struct blk_image *img, struct img_req *r);
 
 /* Also before a metadata flush: then a cluster freed by the flush cannot
  * still receive an old in-flight write, and every finished allocation has
  * its L2 entry. */
 void blk_image_drain(struct blk_image *img)
 {
-	while (img->backlog_ready || img->ops->in_flight(img->eng))
+	while (img->backlog_ready || img->ops->in_flight(img->eng) ||
+	       (img->q && qcow2_cow_outstanding(img->q)))
 		if (engine_collect(img, true) < 0)
 			break;
 }
@@ -277,7 +279,9 @@ int blk_image_submit(struct blk_image *img, const struct blk_req *reqs, unsigned
 		r->building = false;
 		flush_subs(img);
 		if (!r->pending) {
-			complete_parent(img, r);
+			/* Its sub-requests may all have finished while it was built
+			 * (a drain inside qcow2_write): map its clusters now. */
+			parent_done(img, r);
 			local = true;
 		}
 	}
@@ -307,24 +311,41 @@ static void finish(struct blk_image *img, struct img_req *r, struct blk_completi
 	img->in_flight--;
 }
 
+/* The parent's last sub-request is done: its new clusters get their L2
+ * entries (qcow2), then it completes. */
+static void parent_done(struct blk_image *img, struct img_req *r)
+{
+	if (r->alloc_n) {
+		int rc = qcow2_commit(img->q, r);
+		if (rc < 0 && r->result >= 0)
+			r->result = rc;
+	}
+	complete_parent(img, r);
+}
+
+void blk_image_sub_done(struct blk_image *img, struct img_req *r, int64_t result)
+{
+	if (result < 0 && r->result >= 0)
+		r->result = result;
+	if (--r->pending == 0 && !r->building)
+		parent_done(img, r);
+}
+
+/* Collects engine completions and finished copy-on-write jobs.  With wait,
+ * blocks on the engine when it has requests in flight, else on the COW
+ * workers (a job finishing while the engine is waited on is picked up by the
+ * next call; the engine's requests finish in bounded time). */
 static int engine_collect(struct blk_image *img, bool wait)
 {
 	struct blk_completion c[64];
-	int n = img->ops->reap(img->eng, c, 64, wait);
+	bool cow = img->q && qcow2_cow_outstanding(img->q);
+	bool eng_wait = wait && (!cow || img->ops->in_flight(img->eng));
+	int n = img->ops->reap(img->eng, c, 64, eng_wait);
 
-	for (int i = 0; i < n; i++) {
-		struct img_req *r = c[i].cookie;
-		if (c[i].result < 0 && r->result >= 0)
-			r->result = c[i].result;
-		if (--r->pending == 0 && !r->building) {
-			if (r->alloc_n) {
-				int rc = qcow2_commit(img->q, r);
-				if (rc < 0 && r->result >= 0)
-					r->result = rc;
-			}
-			complete_parent(img, r);
-		}
-	}
+	for (int i = 0; i < n; i++)
+		blk_image_sub_done(img, c[i].cookie, c[i].result < 0 ? c[i].result : 0);
+	if (cow && n >= 0)
+		n += qcow2_cow_collect(img->q, wait && !eng_wait);
 	backlog_drain(img);
 	return n;
 }

@@ -311,6 +311,7 @@ int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd, const str
 	q->img = img;
 	q->fd = meta_fd;
 	q->ro = img->readonly;
+	qcow2_cow_init(q);
 	int rc = qcow2_open_body(q, chain);
 	if (rc < 0) {
 		qcow2_close(q);
@@ -325,6 +326,7 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
+	qcow2_cow_fini(q); /* every job was collected: the image has nothing in flight */
 	/* Give back the space grown ahead of allocation (see qcow2_alloc_cluster). */
 	if (!q->ro && q->file_size > q->host_end && q->host_end && ftruncate(q->fd, (off_t)q->host_end) < 0)
 		pv_log_warn(TAG, "%s: cannot trim the file: %s", q->img->path, strerror(errno));

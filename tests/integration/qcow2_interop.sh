@@ -95,3 +95,28 @@ chain_depth3() {
 	"$PVKVM" img info "$top" | grep -c '^backing file' | grep -qx 2
 }
 check qcow2_backing_chain_depth3_interop chain_depth3
+
+# Partial writes at both ends and the middle of clusters over a backing file
+# of random bytes (raw and qcow2 backing): the copy-on-write merge of old
+# head/tail with the new bytes must match what QEMU makes of the same writes.
+partial_cow_merge() { # BACKING-FMT ENGINE
+	local base=$T/pb.raw mid=$T/pm.qcow2 top=$T/pt.qcow2 ref=$T/pref.raw back=pb.raw
+	rm -f "$base" "$mid" "$top" "$ref"
+	head -c 4194304 /dev/urandom > "$base"
+	if [ "$1" = qcow2 ]; then
+		qemu-img create -q -f qcow2 -b pb.raw -F raw "$mid" || return 1
+		qio -c 'write -P 0x5c 1M 640K' "$mid" || return 1
+		back=pm.qcow2
+	fi
+	"$PVKVM" img create -f qcow2 -b "$back" -F "$1" "$top" 4M >/dev/null || return 1
+	qemu-img convert -O raw "$T/$back" "$ref" || return 1
+	local sb; sb=$(md5sum < "$base")
+	local w=( 'write -P 0x21 0 4K' 'write -P 0x22 124K 4K' 'write -P 0x23 1M 512' 'write -P 0x24 1535K 1K'
+		  'write -P 0x25 2044K 8K' 'write -P 0x26 3100K 12K' 'write -P 0x27 4092K 4K' )
+	io --engine "$2" --cache none -f qcow2 "$top" "${w[@]}" 'flush' || return 1
+	for c in "${w[@]}"; do qio -f raw -c "$c" "$ref" || return 1; done
+	[ "$(md5sum < "$base")" = "$sb" ] || { echo "backing changed"; return 1; }
+	qemu-img check -q "$top" && qemu-img compare -q -f qcow2 -F raw "$top" "$ref"
+}
+check qcow2_partial_writes_over_raw_backing_merge_like_qemu partial_cow_merge raw io_uring
+check qcow2_partial_writes_over_qcow2_backing_merge_like_qemu partial_cow_merge qcow2 libaio
