@@ -82,6 +82,7 @@ struct qcow2 {
 	uint64_t rt_entries;
 	void **rb;             /* cached refcount blocks (raw), indexed like rt */
 	uint64_t rb_entries;   /* refcounts per block */
+	bool rt_growing;       /* rt_grow: the new table is only in memory */
 	uint64_t host_end;     /* first cluster-aligned byte past everything allocated */
 	uint64_t file_size;    /* the file's size as we last set or saw it */
 	uint64_t *pending_free;   /* clusters unreferenced since the last flush */

@@ -120,3 +120,22 @@ partial_cow_merge() { # BACKING-FMT ENGINE
 }
 check qcow2_partial_writes_over_raw_backing_merge_like_qemu partial_cow_merge raw io_uring
 check qcow2_partial_writes_over_qcow2_backing_merge_like_qemu partial_cow_merge qcow2 libaio
+
+# A qemu-img image with 512-byte clusters has a one-cluster refcount table
+# (covering 8 MiB of file): filling it makes pvkvm grow the table (more than
+# once); QEMU must find the image clean and the data in place, and keep going.
+refcount_table_grows() {
+	local img=$T/g.qcow2
+	rm -f "$img"
+	qemu-img create -q -f qcow2 -o cluster_size=512 "$img" 64M || return 1
+	io --engine io_uring --cache none -f qcow2 "$img" 'write -P 0x5a 0 20M' 'write -P 0x5b 30M 10M' \
+		'write -P 0x5c 63M 4K' 'flush' || return 1
+	local rt; rt=$(od -An -tu1 -j56 -N4 "$img" | awk '{ print $1*16777216 + $2*65536 + $3*256 + $4 }')
+	[ "$rt" -gt 1 ] || { echo "refcount table did not grow ($rt clusters)"; return 1; }
+	qemu-img check -q "$img" || { qemu-img check "$img"; return 1; }
+	"$PVKVM" img check "$img" >/dev/null || return 1
+	qio -c 'read -P 0x5a 0 20M' -c 'read -P 0 20M 10M' -c 'read -P 0x5b 30M 10M' -c 'read -P 0x5c 63M 4K' "$img" &&
+	qio -c 'write -P 0x77 45M 10M' "$img" && qemu-img check -q "$img" &&
+	io -f qcow2 "$img" 'read -P 0x77 45M 10M' 'read -P 0x5a 0 20M'
+}
+check qcow2_refcount_table_grows_when_full refcount_table_grows
