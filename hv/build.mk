@@ -1,10 +1,12 @@
 # hv/: the VMM and the pvkvm command.
 HV_CORE_OBJS := $(addprefix $(B)/obj/hv/, iobus.o vm.o vcpu.o console.o serial.o debug_exit.o \
 	device.o loader.o load_elf.o load_linux.o rundir.o)
-PVKVM_OBJS += $(B)/obj/hv/main.o $(HV_CORE_OBJS) $(addprefix $(B)/obj/hv/, run_config.o cmd_run.o cmd_guests.o)
+PVKVM_OBJS += $(B)/obj/hv/main.o $(HV_CORE_OBJS) $(addprefix $(B)/obj/hv/, run_config.o cmd_run.o cmd_guests.o run_store.o)
 LDLIBS_PV += -llz4
 # `pvkvm run DOMAIN.xml` reads the domain through config/ (libpvcfg).
 $(B)/obj/hv/run_config.o: CPPFLAGS_PV += -Iconfig
+# The embedded store is the store library (libpvstored) in a thread.
+$(B)/obj/hv/run_store.o: CPPFLAGS_PV += -Ixenstore-like
 APT_DEPS += liblz4-dev
 
 # KVM-selftest style tests: tiny guests on the real /dev/kvm.

@@ -36,22 +36,24 @@ static void info_get(const char *name, const char *key, char *out, size_t len)
 
 static void list_one(const char *name, bool json, bool *first)
 {
-	char mem[32], vcpus[16], con[256];
+	char mem[32], vcpus[16], con[256], domid[16];
 	pid_t pid = 0;
 	bool live = hv_rundir_live_pid(name, &pid) == 0;
 
+	info_get(name, "domid", domid, sizeof(domid));
 	info_get(name, "mem_mib", mem, sizeof(mem));
 	info_get(name, "vcpus", vcpus, sizeof(vcpus));
 	info_get(name, "console", con, sizeof(con));
 	if (json) {
-		printf("%s\n  {\"name\": \"%s\", \"pid\": %d, \"state\": \"%s\", \"mem_mib\": %s, "
-		       "\"vcpus\": %s, \"console\": \"%s\"}", *first ? "" : ",", name, live ? (int)pid : 0,
+		printf("%s\n  {\"name\": \"%s\", \"domid\": %s, \"pid\": %d, \"state\": \"%s\", "
+		       "\"mem_mib\": %s, \"vcpus\": %s, \"console\": \"%s\"}", *first ? "" : ",", name,
+		       strcmp(domid, "-") ? domid : "null", live ? (int)pid : 0,
 		       live ? "running" : "stale", strcmp(mem, "-") ? mem : "null",
 		       strcmp(vcpus, "-") ? vcpus : "null", con);
 		*first = false;
 	} else {
-		printf("%-24s %8d %-8s %8s %5s  %s\n", name, live ? (int)pid : 0, live ? "running" : "stale",
-		       mem, vcpus, con);
+		printf("%-24s %5s %8d %-8s %8s %5s  %s\n", name, domid, live ? (int)pid : 0,
+		       live ? "running" : "stale", mem, vcpus, con);
 	}
 }
 
@@ -64,7 +66,7 @@ static int cmd_list(int argc, char **argv)
 
 	if (pv_command_wants_help(argc, argv)) {
 		printf("usage: pvkvm list [--json]\n\nList the guests of the run directory "
-		       "($PVKVM_RUN_DIR): name, pid, state (running, or stale for an entry\n"
+		       "($PVKVM_RUN_DIR): name, domain id, pid, state (running, or stale for an entry\n"
 		       "left by a guest that was killed), memory in MiB, vCPUs and console.\n");
 		return PV_EXIT_OK;
 	}
@@ -73,7 +75,8 @@ static int cmd_list(int argc, char **argv)
 		return PV_EXIT_USER;
 	}
 	if (!json)
-		printf("%-24s %8s %-8s %8s %5s  %s\n", "NAME", "PID", "STATE", "MEM_MIB", "VCPUS", "CONSOLE");
+		printf("%-24s %5s %8s %-8s %8s %5s  %s\n", "NAME", "DOMID", "PID", "STATE", "MEM_MIB", "VCPUS",
+		       "CONSOLE");
 	else
 		printf("[");
 	if (hv_rundir_path(dir, sizeof(dir), false) == 0 && (d = opendir(dir))) {

@@ -20,6 +20,7 @@
 #include "device.h"
 #include "loader.h"
 #include "pv_command.h"
+#include "pv/store_dom.h"
 #include "pv_log.h"
 #include "run.h"
 #include "rundir.h"
@@ -49,9 +50,16 @@ static void run_usage(FILE *out)
 "  --daemonize         run in the background, console on a pty\n"
 "  --hugepages         back memory with 2 MiB hugepages (reserve them first)\n"
 "  --on-reboot WHAT    restart (default) or destroy\n"
+"  --store MODE        the store the guest is introduced to: auto (default:\n"
+"                      pvkvm-stored if it answers on RUNDIR/store.sock, else\n"
+"                      a store embedded in this process, listening there\n"
+"                      until this guest ends), embedded (exit 1 if a store\n"
+"                      already answers), or daemon (exit 2 if none does)\n"
 "\n"
 "Run directory ($PVKVM_RUN_DIR, default /run/pvkvm as root): NAME.pid,\n"
-"NAME.info, NAME.console; see 'pvkvm list', 'pvkvm console', 'pvkvm destroy'.\n"
+"NAME.info, NAME.console, store.sock, domid/N.lock (each running guest holds\n"
+"the lowest free domain id from 1); see 'pvkvm list', 'pvkvm console',\n"
+"'pvkvm destroy', 'pvkvm store'.\n"
 "\n"
 "Exit status: the guest's status S written to the debug-exit port 0xf4\n"
 "(S & 0xff); 0 when the guest powers off or halts; 1 bad option or image;\n"
@@ -60,7 +68,7 @@ static void run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_NAME, OPT_CONSOLE,
-       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT };
+       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_STORE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -73,6 +81,7 @@ static const struct option run_options[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "store", required_argument, NULL, OPT_STORE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +116,12 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 			return -1;
 		}
 		snprintf(o->name, sizeof(o->name), "%s", arg);
+		return 0;
+	case OPT_STORE:
+		if (hv_store_mode_parse(arg, &o->store_mode) < 0) {
+			fprintf(stderr, "pvkvm run: --store '%s': auto, embedded or daemon\n", arg);
+			return -1;
+		}
 		return 0;
 	case OPT_ON_REBOOT:
 		if (!strcmp(arg, "restart"))
@@ -161,8 +176,9 @@ static int run_parse(struct hv_run_opts *o, int argc, char **argv)
 			fprintf(stderr, "pvkvm run: give either --kernel or one domain XML file\n");
 			return -1;
 		}
-		/* The XML gives the guest; --daemonize/--hugepages still apply. */
+		/* The XML gives the guest; --daemonize/--hugepages/--store still apply. */
 		bool daemonize = o->daemonize, huge = o->hugepages;
+		enum hv_store_mode store = o->store_mode;
 
 		if (hv_run_opts_from_xml(o, argv[optind], err, sizeof(err)) < 0) {
 			fprintf(stderr, "pvkvm run: %s\n", err);
@@ -170,6 +186,7 @@ static int run_parse(struct hv_run_opts *o, int argc, char **argv)
 		}
 		o->daemonize = daemonize;
 		o->hugepages = huge;
+		o->store_mode = store;
 	}
 	if (!o->kernel) {
 		fprintf(stderr, "pvkvm run: no kernel (--kernel IMAGE; try 'pvkvm run --help')\n");
@@ -186,6 +203,7 @@ struct run_state {
 	struct hv_run_opts *opts;
 	struct hv_console *con;
 	struct hv_rundir_entry rd;
+	struct hv_store *store; /* NULL: no run directory, no store */
 	int sig_fd;
 	int ready_fd;  /* --daemonize: pipe to the waiting parent, -1 after ready */
 };
@@ -208,9 +226,10 @@ static void run_write_rundir(struct run_state *s, struct hv_vm *vm)
 
 	if (s->rd.pid_fd < 0)
 		return;
-	snprintf(info, sizeof(info), "pid=%d\nmem_mib=%llu\nvcpus=%u\nconsole=%s\nkernel=%s\n",
-		 (int)getpid(), (unsigned long long)(vm->ram_bytes >> 20), vm->nr_vcpus,
-		 pty ? pty : s->opts->console, s->opts->kernel);
+	snprintf(info, sizeof(info), "pid=%d\ndomid=%u\nmem_mib=%llu\nvcpus=%u\nconsole=%s\nkernel=%s\n"
+		 "store=%s\n", (int)getpid(), vm->domid, (unsigned long long)(vm->ram_bytes >> 20),
+		 vm->nr_vcpus, pty ? pty : s->opts->console, s->opts->kernel,
+		 !s->store ? "none" : hv_store_embedded(s->store) ? "embedded" : "daemon");
 	hv_rundir_write(&s->rd, ".info", info);
 	if (pty) {
 		snprintf(info, sizeof(info), "%s\n", pty);
@@ -250,6 +269,7 @@ static int run_once(struct run_state *s)
 	struct hv_vm_opts vo = {
 		.name = s->opts->name, .mem_bytes = s->opts->mem_bytes,
 		.nr_vcpus = s->opts->nr_vcpus, .hugepages = s->opts->hugepages,
+		.domid = s->rd.domid,
 	};
 	struct hv_boot boot = { .kernel = s->opts->kernel, .initrd = s->opts->initrd, .cmdline = s->opts->cmdline };
 	struct hv_vm *vm;
@@ -327,6 +347,33 @@ static int run_daemonize(struct run_state *s, int *parent_status)
 	return 0;
 }
 
+/* The domain id and the store: both belong to the run directory. */
+static int run_domain(struct run_state *s)
+{
+	char err[512];
+	int r;
+
+	if (s->rd.pid_fd < 0) {
+		pv_log_warn(TAG, "%s: no run directory: domain 1, no store", s->opts->name);
+		return PV_EXIT_OK;
+	}
+	if ((r = hv_rundir_claim_domid(&s->rd)) < 0) {
+		fprintf(stderr, "pvkvm run: no free domain id in %s/domid: %s\n", s->rd.dir,
+			r == -EAGAIN ? "all taken" : strerror(-r));
+		return PV_EXIT_HOST;
+	}
+	if ((r = hv_store_open(s->opts->store_mode, s->rd.dir, &s->store, err, sizeof(err))) < 0) {
+		fprintf(stderr, "pvkvm run: %s\n", err);
+		return r == -EADDRINUSE ? PV_EXIT_USER : PV_EXIT_HOST;
+	}
+	/* The id is ours now: whatever the store holds for it is a dead guest's. */
+	if ((r = pv_store_forget(hv_store_socket(s->store), s->rd.domid)) < 0)
+		pv_log_warn(TAG, "%s: clearing domain %u in the store: %s", s->opts->name, s->rd.domid,
+			    strerror(-r));
+	pv_log_info(TAG, "%s: domain %u", s->opts->name, s->rd.domid);
+	return PV_EXIT_OK;
+}
+
 static int run_main(struct run_state *s)
 {
 	const char *what = NULL;
@@ -340,10 +387,12 @@ static int run_main(struct run_state *s)
 	}
 	if (r < 0)
 		pv_log_warn(TAG, "%s: no run-directory entry (%s)", s->opts->name, strerror(-r));
+	if ((status = run_domain(s)) != PV_EXIT_OK)
+		goto out;
 	if ((r = hv_console_open(&s->con, s->opts->console, &what)) < 0) {
 		fprintf(stderr, "pvkvm run: console: %s: %s\n", what, strerror(-r));
-		hv_rundir_release(&s->rd);
-		return PV_EXIT_USER;
+		status = PV_EXIT_USER;
+		goto out;
 	}
 	if (hv_console_pty_path(s->con))
 		printf("%s: console on %s\n", s->opts->name, hv_console_pty_path(s->con));
@@ -359,16 +408,20 @@ static int run_main(struct run_state *s)
 	while ((status = run_once(s)) < 0)
 		pv_log_info(TAG, "%s: guest rebooted, restarting", s->opts->name);
 	hv_console_close(s->con);
-	hv_rundir_release(&s->rd);
 	if (s->sig_fd >= 0)
 		close(s->sig_fd);
+out:
+	/* After the VM: its RELEASE went to the store before an embedded one stops. */
+	hv_store_close(s->store);
+	s->store = NULL;
+	hv_rundir_release(&s->rd);
 	return status;
 }
 
 static int cmd_run(int argc, char **argv)
 {
 	struct hv_run_opts opts = { 0 };
-	struct run_state s = { .opts = &opts, .sig_fd = -1, .ready_fd = -1, .rd = { .pid_fd = -1 } };
+	struct run_state s = { .opts = &opts, .sig_fd = -1, .ready_fd = -1, .rd = { .pid_fd = -1, .domid_fd = -1 } };
 	int status = PV_EXIT_HOST;
 
 	if (pv_command_wants_help(argc, argv)) {

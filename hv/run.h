@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "run_store.h"
+
 enum hv_on_reboot { HV_ON_REBOOT_RESTART, HV_ON_REBOOT_DESTROY };
 
 struct hv_run_opts {
@@ -19,6 +21,7 @@ struct hv_run_opts {
 	bool daemonize;
 	bool hugepages;
 	enum hv_on_reboot on_reboot;
+	enum hv_store_mode store_mode;
 };
 
 void hv_run_opts_free(struct hv_run_opts *opts);

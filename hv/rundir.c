@@ -65,6 +65,7 @@ int hv_rundir_claim(struct hv_rundir_entry *e, const char *name)
 	int r;
 
 	e->pid_fd = -1;
+	e->domid_fd = -1;
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	if ((r = hv_rundir_path(e->dir, sizeof(e->dir), true)) < 0)
 		return r;
@@ -107,6 +108,10 @@ void hv_rundir_release(struct hv_rundir_entry *e)
 	static const char *const suffixes[] = { ".info", ".console", ".pid" };
 	char path[512];
 
+	if (e->domid_fd >= 0) {
+		close(e->domid_fd); /* the lock file stays: unlinking one races with a claimer */
+		e->domid_fd = -1;
+	}
 	if (e->pid_fd < 0)
 		return;
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -115,6 +120,33 @@ void hv_rundir_release(struct hv_rundir_entry *e)
 	}
 	close(e->pid_fd);
 	e->pid_fd = -1;
+}
+
+int hv_rundir_claim_domid(struct hv_rundir_entry *e)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/domid", e->dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	for (unsigned id = 1; id <= HV_DOMID_MAX; id++) {
+		snprintf(path, sizeof(path), "%s/domid/%u.lock", e->dir, id);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			e->domid_fd = fd;
+			e->domid = (uint16_t)id;
+			return 0;
+		}
+		int err = errno;
+
+		close(fd);
+		if (err != EWOULDBLOCK)
+			return -err;
+	}
+	return -EAGAIN;
 }
 
 int hv_rundir_live_pid(const char *name, pid_t *pid)

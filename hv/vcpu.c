@@ -173,7 +173,14 @@ static bool vcpu_take_start(struct hv_vcpu *v)
 		pthread_cond_wait(&v->start_cond, &v->start_lock);
 	if (v->start_pending) {
 		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		struct kvm_sregs own;
 
+		/* The control state is the starter's (typically the BSP's), but the
+		 * APIC base is this vCPU's: copying the BSP flag would make two
+		 * bootstrap processors.  No interrupt is pending on a fresh AP. */
+		if (ioctl(v->fd, KVM_GET_SREGS, &own) == 0)
+			v->start_sregs->apic_base = own.apic_base;
+		memset(v->start_sregs->interrupt_bitmap, 0, sizeof(v->start_sregs->interrupt_bitmap));
 		if (ioctl(v->fd, KVM_SET_SREGS, v->start_sregs) < 0 || ioctl(v->fd, KVM_SET_REGS, v->start_regs) < 0 ||
 		    (v->vm->irqchip && ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)) {
 			pv_log_err(TAG, "%s: starting vcpu%u: %s", v->vm->name, v->id, strerror(errno));
@@ -216,10 +223,13 @@ static void *vcpu_thread(void *arg)
 	while (!hv_vm_stopping(v->vm)) {
 		if (!vcpu_take_start(v))
 			break;
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			/* immediate_exit stays as the kicker left it: whoever set
-			 * it (a stop, a start, hv/pv's vcpu_up while it holds the
-			 * vCPU between our KVM_RUN calls) also clears it. */
+		int rr = ioctl(v->fd, KVM_RUN, 0);
+
+		v->exits++;
+		if (rr < 0) {
+			/* immediate_exit stays as the kicker left it: a stop
+			 * keeps it set; a start request is cleared by
+			 * vcpu_take_start() on this thread. */
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			pv_log_err(TAG, "%s: vcpu%u: KVM_RUN: %s", v->vm->name, v->id, strerror(errno));
@@ -329,5 +339,12 @@ enum hv_stop_reason hv_vm_run(struct hv_vm *vm)
 				vm->poll[i].fn(vm, pfd[i + 1].fd, vm->poll[i].opaque);
 	}
 	hv_vm_stop_vcpus(vm);
+	/* After the joins: each count was written by its own thread only.
+	 * bench-evtchn reads this line to count exits per round trip. */
+	uint64_t exits = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		exits += vm->vcpus[i].exits;
+	pv_log_info(TAG, "%s: %llu exits to the VMM (all vCPUs)", vm->name, (unsigned long long)exits);
 	return vm->stop_reason;
 }

@@ -310,6 +310,7 @@ int hv_vm_create(struct hv_vm **out, const struct hv_vm_opts *o, const char **er
 		return vm_fail(err, "allocating the VM", ENOMEM);
 	vm->kvm_fd = vm->vm_fd = vm->memfd = vm->stop_efd = -1;
 	snprintf(vm->name, sizeof(vm->name), "%s", o->name ? o->name : "guest");
+	vm->domid = o->domid ? o->domid : 1;
 	vm->hugepages = o->hugepages;
 	vm->nr_vcpus = o->nr_vcpus ? o->nr_vcpus : 1;
 	if (vm->nr_vcpus > HV_MAX_VCPUS) {

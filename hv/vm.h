@@ -58,6 +58,7 @@ struct hv_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	uint64_t exits;            /* KVM_RUN returns (exits to this process); own thread only */
 	/* hv_vcpu_start(): state the vCPU's own thread loads before KVM_RUN
 	 * (KVM_SET_REGS from another thread would wait for KVM_RUN to return). */
 	pthread_mutex_t start_lock;
@@ -80,6 +81,7 @@ struct hv_vm_opts {
 	unsigned nr_vcpus;
 	bool hugepages;       /* MFD_HUGETLB 2 MiB pages (must be reserved on the host) */
 	bool no_irqchip;      /* tests: no in-kernel PIC/IOAPIC/LAPIC/PIT, HLT exits */
+	uint16_t domid;       /* the guest's domain id (hv_rundir_claim_domid); 0: 1 */
 };
 
 /* Main-loop callback for a file descriptor (console input, signals, control socket). */
@@ -95,6 +97,7 @@ struct hv_i8042;
 
 struct hv_vm {
 	char name[HV_NAME_MAX];
+	uint16_t domid;           /* its domain in the store and on event channels */
 	int kvm_fd, vm_fd;
 	int memfd;
 	uint8_t *ram;             /* host mapping of all guest RAM */

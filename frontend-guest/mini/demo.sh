@@ -15,3 +15,38 @@ if [ $rc -ne 0 ]; then
 	echo "demo: the mini-guest exited with status $rc" >&2
 	exit 1
 fi
+
+# Second boot: the PV store self-test against the store `pvkvm run` embeds
+# (a fresh run directory, so no pvkvm-stored is there); the host reads and
+# writes the guest's keys with `pvkvm store` while the guest runs.
+run=$(mktemp -d)
+trap 'rm -rf "$run"' EXIT
+export PVKVM_RUN_DIR=$run
+echo
+echo "demo: PVKVM_RUN_DIR=$run $pvkvm run --name store-demo --kernel $B/guest/mini.elf --mem 64M --append 'test=pv:store host=1'"
+timeout 60 "$pvkvm" -v run --name store-demo --kernel "$B/guest/mini.elf" --mem 64M \
+	--append "test=pv:store host=1" </dev/null >"$run/guest.out" 2>&1 &
+guest=$!
+st() { timeout 5 "$pvkvm" store --socket "$run/store.sock" "$@"; }
+dom=""
+for _ in $(seq 100); do
+	dom=$(sed -n 's/^domid=//p' "$run/store-demo.info" 2>/dev/null)
+	[ -n "$dom" ] && [ "$(st read "/local/domain/$dom/data/mini" 2>/dev/null)" = hello-store ] && break
+	sleep 0.1
+done
+home=/local/domain/${dom:-1}
+echo "demo: host: pvkvm store read $home/data/mini -> '$(st read "$home/data/mini" 2>&1)'"
+st write "$home/data/host" ping-from-host && echo "demo: host: pvkvm store write $home/data/host ping-from-host"
+for _ in $(seq 100); do [ -n "$(st read "$home/data/echo" 2>/dev/null)" ] && break; sleep 0.1; done
+echo "demo: host: pvkvm store read $home/data/echo -> '$(st read "$home/data/echo" 2>&1)' (the guest's watch echoed it)"
+st write "$home/data/done" 1
+wait "$guest"
+rc=$?
+grep -E '^(pv|mini):' "$run/guest.out" | tr -d '\r' | sed 's/^/guest: /'
+grep -E 'embedded store on|: domain [0-9]+$' "$run/guest.out" | sed 's/^/vmm: /'
+if [ $rc -ne 0 ] || ! grep -q 'store host round trip ok' "$run/guest.out"; then
+	echo "demo: the store boot failed (status $rc):" >&2
+	tail -n 5 "$run/guest.out" >&2
+	exit 1
+fi
+echo "demo OK"

@@ -24,3 +24,6 @@ fuzz-pv-hcall: $(B)/fuzz/fuzz_pv_hcall
 	$(B)/fuzz/fuzz_pv_hcall -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-pv-hcall
 FUZZ_TARGETS += fuzz-pv-hcall
+
+# Domain ids, the embedded/daemon store and the VMM's store ring page, in the mini-guest.
+CHECK_SCRIPTS += tests/integration/pv_domains.sh

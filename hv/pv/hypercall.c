@@ -134,25 +134,43 @@ static int64_t hc_shared_info(struct pv_plat *p, uint64_t gfn)
 	return 0;
 }
 
+/* The ring is chosen now (gfn: the guest's page or the VMM's reserved one). */
+static int64_t store_ring_choose(struct pv_plat *p, uint64_t gfn)
+{
+	int64_t ret = pv_plat_set_store_ring(p, gfn);
+
+	if (ret)
+		return ret;
+	if (p->ops && p->ops->store_ring_set)
+		p->ops->store_ring_set(p->opaque, gfn, p->store_port);
+	return 0;
+}
+
 static int64_t hc_store_op(struct pv_plat *p, uint64_t cmd, uint64_t arg)
 {
 	int64_t ret;
+	bool rsv;
+	uint64_t rsv_gfn;
 
 	switch (cmd) {
 	case PVKVM_STORE_GET_GFN:
+		pthread_mutex_lock(&p->lock);
+		rsv = !p->store_set && p->store_rsv_set;
+		rsv_gfn = p->store_rsv_gfn;
+		pthread_mutex_unlock(&p->lock);
+		/* First ask: the VMM's page becomes the ring.  Two vCPUs asking at
+		 * once: one sets it, the other gets -EEXIST and the same answer. */
+		if (rsv && (ret = store_ring_choose(p, rsv_gfn)) && ret != -EEXIST)
+			return ret;
+		return pv_plat_store_gfn(p);
 	case PVKVM_STORE_GET_EVTCHN:
 		pthread_mutex_lock(&p->lock);
-		ret = !p->store_set ? -ENOENT :
-		      cmd == PVKVM_STORE_GET_GFN ? (int64_t)p->store_gfn : p->store_port;
+		ret = p->store_port_set ? (int64_t)p->store_port : -ENOENT;
 		pthread_mutex_unlock(&p->lock);
 		return ret;
 	case PVKVM_STORE_SET_GFN:
-		ret = pv_plat_set_store_ring(p, arg);
-		if (ret)
-			return ret;
-		if (p->ops && p->ops->store_ring_set)
-			p->ops->store_ring_set(p->opaque, arg, p->store_port);
-		return p->store_port;
+		ret = store_ring_choose(p, arg);
+		return ret ? ret : p->store_port;
 	}
 	return -ENOSYS;
 }

@@ -57,39 +57,76 @@ static void store_port_sent(void *opaque, uint32_t port)
 		p->ops->store_notify(p->opaque);
 }
 
+/* Under p->lock. */
+static int store_port_alloc(struct pv_plat *p)
+{
+	uint32_t port;
+	int err;
+
+	if (p->store_port_set)
+		return 0;
+	err = evtchn_alloc_vmm(p->evtchn, store_port_sent, p, &port);
+	if (!err) {
+		p->store_port = port;
+		p->store_port_set = true;
+	}
+	return err;
+}
+
 int pv_plat_set_store_ring(struct pv_plat *p, uint64_t gfn)
 {
-	void *page;
-	uint32_t port;
 	int err;
 
 	if (!pv_gmem_gfn_ok(&p->gmem, gfn))
 		return -EFAULT;
 	pthread_mutex_lock(&p->lock);
-	if (p->store_set) {
-		pthread_mutex_unlock(&p->lock);
-		return -EEXIST;
-	}
-	err = evtchn_alloc_vmm(p->evtchn, store_port_sent, p, &port);
+	err = p->store_set ? -EEXIST : store_port_alloc(p);
 	if (!err) {
-		page = pv_gmem_ptr(&p->gmem, gfn << 12, 4096);
-		memset(page, 0, 4096);
+		memset(pv_gmem_ptr(&p->gmem, gfn << 12, 4096), 0, 4096);
 		p->store_gfn = gfn;
-		p->store_port = port;
 		p->store_set = true;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
+int pv_plat_store_reserve(struct pv_plat *p, uint64_t gfn)
+{
+	int err;
+
+	if (!pv_gmem_gfn_ok(&p->gmem, gfn))
+		return -EFAULT;
+	pthread_mutex_lock(&p->lock);
+	err = store_port_alloc(p);
+	if (!err) {
+		p->store_rsv_gfn = gfn;
+		p->store_rsv_set = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+int64_t pv_plat_store_gfn(struct pv_plat *p)
+{
+	int64_t r;
+
+	pthread_mutex_lock(&p->lock);
+	r = p->store_set ? (int64_t)p->store_gfn : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
 int pv_plat_store_raise(struct pv_plat *p)
 {
 	uint32_t port;
 
+	bool set;
+
 	pthread_mutex_lock(&p->lock);
-	port = p->store_set ? p->store_port : 0;
+	set = p->store_set;
+	port = p->store_port;
 	pthread_mutex_unlock(&p->lock);
-	return port ? evtchn_raise(p->evtchn, port) : -ENOENT;
+	return set ? evtchn_raise(p->evtchn, port) : -ENOENT;
 }
 
 uint32_t pv_plat_gnt_frames(struct pv_plat *p, uint64_t *gfns)

@@ -49,9 +49,12 @@ struct pv_plat {
 	uint64_t shinfo_gfn;
 	uint32_t gnt_nr;
 	uint64_t gnt_gfns[PVKVM_GNT_MAX_FRAMES];
-	bool store_set;
+	bool store_set;            /* the ring page is chosen (store_gfn) */
 	uint64_t store_gfn;
+	bool store_port_set;       /* the store port is allocated (store_port) */
 	uint32_t store_port;
+	bool store_rsv_set;        /* the VMM reserved a ring page (store_rsv_gfn) */
+	uint64_t store_rsv_gfn;
 	pv_plat_change_fn change_fn;
 	void *change_opaque;
 };
@@ -67,8 +70,17 @@ void pv_plat_set_listener(struct pv_plat *p, pv_plat_change_fn fn, void *opaque)
  * argument is checked; hostile values get an error, never a crash. */
 int64_t pv_hcall_dispatch(struct pv_plat *p, uint32_t vcpu, uint64_t nr, const uint64_t args[5]);
 
-/* The VMM reserved a store ring page: zeroes it and allocates its port. */
+/* The ring page is gfn from now on (the guest's STORE_SET_GFN, or the VMM's
+ * reserved page on the guest's first STORE_GET_GFN): zeroes it and allocates
+ * the store port if pv_plat_store_reserve() did not.  -EEXIST once set. */
 int pv_plat_set_store_ring(struct pv_plat *p, uint64_t gfn);
+/* The VMM reserved page gfn (outside the guest's RAM map) for the store ring
+ * and allocates the store port now, so the domain can be introduced before
+ * the guest runs.  STORE_GET_GFN hands the page out; a guest that prefers its
+ * own page still calls STORE_SET_GFN first. */
+int pv_plat_store_reserve(struct pv_plat *p, uint64_t gfn);
+/* The ring's GFN if the ring is set (STORE_GET_GFN's answer); -ENOENT. */
+int64_t pv_plat_store_gfn(struct pv_plat *p);
 /* Raise the store port towards the guest (the store proxy has replies). */
 int pv_plat_store_raise(struct pv_plat *p);
 

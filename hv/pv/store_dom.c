@@ -84,6 +84,28 @@ int pv_store_release(const char *store_sock, uint16_t domid)
 	return err;
 }
 
+int pv_store_forget(const char *store_sock, uint16_t domid)
+{
+	struct xs_client *c;
+	char arg[16], home[40];
+	int n = snprintf(arg, sizeof(arg), "%u", domid), err;
+
+	if (domid == 0)
+		return -EINVAL;
+	if ((err = xs_client_open(store_sock, &c)))
+		return err;
+	xs_client_set_reconnect_ms(c, 0);
+	err = xs_client_request(c, XS_RELEASE, 0, arg, (size_t)n + 1, NULL, NULL);
+	if (!err || err == -ENOENT) {
+		snprintf(home, sizeof(home), "/local/domain/%u", domid);
+		err = xs_rm(c, 0, home);
+		if (err == -ENOENT)
+			err = 0;
+	}
+	xs_client_close(c);
+	return err;
+}
+
 struct add_dev {
 	uint16_t domid;
 	const char *type;

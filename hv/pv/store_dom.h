@@ -14,6 +14,11 @@
 int pv_store_introduce(const char *store_sock, uint16_t domid, uint64_t ring_gfn, uint32_t port,
 		       int *guest_fd);
 int pv_store_release(const char *store_sock, uint16_t domid);
+/* What a dead holder of domid left behind: RELEASE it if the store still
+ * thinks it is introduced (@releaseDomain fires) and remove
+ * /local/domain/<domid>.  For a VMM that just claimed domid, before it
+ * introduces the domain.  0 or -errno. */
+int pv_store_forget(const char *store_sock, uint16_t domid);
 
 /* The toolstack half of a PV device: frontend directory
  * /local/domain/<domid>/device/<type>/<id> {backend, backend-id, state=1},

@@ -98,8 +98,9 @@ static void *proxy_thread(void *arg)
 	struct pv_store_proxy *sp = arg;
 
 	while (!__atomic_load_n(&sp->stop, __ATOMIC_ACQUIRE)) {
+		/* A dead proxy polls only its kicks: a hung-up fd would spin. */
 		struct pollfd p[2] = { { .fd = sp->kick_fd, .events = POLLIN },
-				       { .fd = sp->fd, .events = sp->pend_len ? 0 : POLLIN } };
+				       { .fd = sp->dead ? -1 : sp->fd, .events = sp->pend_len ? 0 : POLLIN } };
 		struct xenstore_domain_interface *r;
 		uint64_t v;
 		int a = 0, b = 0;
@@ -109,6 +110,11 @@ static void *proxy_thread(void *arg)
 		if ((p[0].revents & POLLIN) && read(sp->kick_fd, &v, sizeof(v)) < 0)
 			v = 0;
 		r = proxy_ring(sp);
+		if (!r && (p[1].revents & (POLLHUP | POLLERR))) {
+			/* The store went away before the guest chose its ring. */
+			pv_log_warn("store", "domain %u: store connection closed", sp->plat->domid);
+			__atomic_store_n(&sp->dead, true, __ATOMIC_RELEASE);
+		}
 		if (!r || sp->dead)
 			continue;
 		a = pump_requests(sp, r);

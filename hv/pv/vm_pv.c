@@ -2,9 +2,9 @@
 /* The PV platform in the VMM: the "pv-platform" PCI function on every VM
  * (BAR0 MMIO registers, BAR2 port I/O registers, BAR4 MSI-X with one
  * upcall vector per vCPU bound to an irqfd), the platform context, the
- * control socket <run dir>/<name>.ctl, and the store ring proxy once the
- * guest supplies its ring page (introduced to <run dir>/store.sock if a store
- * runs there).  Registered as an HV_DEVICE after the PCI host bridge. */
+ * control socket <run dir>/<name>.ctl, and the store: the domain is
+ * introduced to <run dir>/store.sock at VM start and the ring proxied once
+ * the guest takes the VMM's ring page or supplies its own.  Registered as an HV_DEVICE after the PCI host bridge. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -28,8 +28,10 @@
 #include "store_proxy.h"
 
 #define TAG "pv"
-/* No domain-id allocator yet: every guest is domain 1 in its store. */
-#define PV_DEFAULT_DOMID 1
+/* The store ring page the VMM reserves: inside the e820-reserved range
+ * [0x9fc00, 1 MiB) (hv/vm.c), below the ACPI tables at 0xe0000, so the
+ * guest's RAM map never hands it out. */
+#define PV_STORE_RING_GPA 0xd0000ull
 
 struct hv_pv {
 	struct hv_pci_dev pci; /* first: the PCI framework frees through it */
@@ -41,8 +43,6 @@ struct hv_pv {
 	struct pv_ctl_server *ctl;
 	struct pv_store_proxy *store;
 	bool introduced;
-	pthread_mutex_t up_lock;
-	bool vcpu_up[PVKVM_MAX_VCPUS];
 	char store_sock[320];
 	int upcall_efd[PVKVM_MAX_VCPUS];
 };
@@ -123,51 +123,26 @@ static void doorbell_unbind(void *opaque, uint32_t port, int efd)
 	pv_plat_dev_doorbell_unbind(&((struct hv_pv *)opaque)->dev, port, efd);
 }
 
-/* Runs on the caller's vCPU thread.  The target's thread sits in KVM_RUN
- * (an AP waiting for INIT/SIPI); immediate_exit plus a kick make its KVM_RUN
- * return at once, repeatedly, so our ioctls on its fd get the vCPU between
- * two of them; then it resumes at the new registers. */
+/* Runs on the caller's vCPU thread, so KVM_GET_SREGS of the caller is an
+ * ioctl on our own vCPU.  The target's own thread loads the state
+ * (hv_vcpu_start: a start request it applies between two KVM_RUN calls,
+ * keeping its own APIC base); we never touch its fd. */
 static int vcpu_start(void *opaque, uint32_t caller, uint32_t vcpu, const struct pvkvm_vcpu_regs *r)
 {
 	struct hv_pv *pv = opaque;
 	struct hv_vm *vm = pv->vm;
-	struct hv_vcpu *src = &vm->vcpus[caller], *dst = &vm->vcpus[vcpu];
-	struct kvm_sregs s, t;
+	struct kvm_sregs s;
 	struct kvm_regs regs = { .rip = r->rip, .rsp = r->rsp, .rdi = r->rdi,
 				 .rflags = r->rflags | 2 };
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-	int err = 0;
+	int err;
 
-	pthread_mutex_lock(&pv->up_lock);
-	if (pv->vcpu_up[vcpu] || !dst->thread_started || !dst->run) {
-		pthread_mutex_unlock(&pv->up_lock);
-		return -EBUSY;
-	}
-	if (ioctl(src->fd, KVM_GET_SREGS, &s)) {
-		err = -errno;
-		goto out;
-	}
-	__atomic_store_n(&dst->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	pthread_kill(dst->thread, HV_SIG_KICK);
-	if (ioctl(dst->fd, KVM_GET_SREGS, &t)) {
-		err = -errno;
-		goto out_resume;
-	}
-	s.apic_base = t.apic_base; /* keep the AP's (not BSP) APIC */
-	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
+	if (caller >= vm->nr_vcpus || vcpu >= vm->nr_vcpus)
+		return -EINVAL;
+	if (ioctl(vm->vcpus[caller].fd, KVM_GET_SREGS, &s))
+		return -errno;
 	if (r->cr3)
 		s.cr3 = r->cr3;
-	if (ioctl(dst->fd, KVM_SET_SREGS, &s) || ioctl(dst->fd, KVM_SET_REGS, &regs) ||
-	    (vm->irqchip && ioctl(dst->fd, KVM_SET_MP_STATE, &mp)))
-		err = -errno;
-	else
-		pv->vcpu_up[vcpu] = true;
-out_resume:
-	/* A stop request sets immediate_exit too: never clear it then. */
-	if (!hv_vm_stopping(vm))
-		__atomic_store_n(&dst->run->immediate_exit, 0, __ATOMIC_RELEASE);
-out:
-	pthread_mutex_unlock(&pv->up_lock);
+	err = hv_vcpu_start(vm, vcpu, &regs, &s);
 	if (!err)
 		pv_log_info(TAG, "%s: vcpu%u started at %#llx by vcpu%u", vm->name, vcpu,
 			    (unsigned long long)r->rip, caller);
@@ -197,7 +172,12 @@ static void console_write(void *opaque, const char *buf, uint32_t len)
 	for (uint32_t i = 0; i < len; i++)
 		clean[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) || buf[i] == '\n' ? buf[i] : '?';
 	clean[len] = '\0';
-	pv_log_info(TAG, "%s: guest console: %s", pv->vm->name, clean);
+	/* With the caller's exit count: bench-evtchn counts the exits between
+	 * two lines (each line is one exit itself). */
+	struct hv_vcpu *v = current_vcpu(pv->vm);
+
+	pv_log_info(TAG, "%s: guest console (vcpu%d, %llu exits): %s", pv->vm->name, v ? (int)v->id : -1,
+		    v ? (unsigned long long)v->exits : 0ull, clean);
 }
 
 static void store_notify(void *opaque)
@@ -208,24 +188,44 @@ static void store_notify(void *opaque)
 		pv_store_proxy_kick(pv->store);
 }
 
-static void store_ring_set(void *opaque, uint64_t gfn, uint32_t port)
+/* Introduces the domain and starts the ring proxy; false when no store
+ * answers (the guest's store ring then stays silent). */
+static bool store_connect(struct hv_pv *pv)
 {
-	struct hv_pv *pv = opaque;
 	int fd, err;
+	uint32_t port;
 
 	if (access(pv->store_sock, F_OK)) {
 		pv_log_warn(TAG, "%s: no store at %s: the guest's store ring stays silent",
 			    pv->vm->name, pv->store_sock);
-		return;
+		return false;
 	}
-	err = pv_store_introduce(pv->store_sock, pv->plat->domid, gfn, port, &fd);
+	pthread_mutex_lock(&pv->plat->lock);
+	port = pv->plat->store_port;
+	pthread_mutex_unlock(&pv->plat->lock);
+	err = pv_store_introduce(pv->store_sock, pv->plat->domid, PV_STORE_RING_GPA >> 12, port, &fd);
 	if (!err)
 		err = pv_store_proxy_start(&pv->store, pv->plat, fd);
 	if (err) {
 		pv_log_err(TAG, "%s: store introduce: %s", pv->vm->name, strerror(-err));
-		return;
+		return false;
 	}
 	pv->introduced = true;
+	return true;
+}
+
+/* The guest chose its ring (STORE_SET_GFN, or its first STORE_GET_GFN took
+ * the reserved page).  Normally the proxy already runs (introduced at VM
+ * start) and only needs a look at the ring; if no store answered then,
+ * try again now. */
+static void store_ring_set(void *opaque, uint64_t gfn, uint32_t port)
+{
+	struct hv_pv *pv = opaque;
+
+	(void)gfn;
+	(void)port;
+	if (pv->store || store_connect(pv))
+		pv_store_proxy_kick(pv->store);
 }
 
 static int pv_pci_setup(struct hv_pv *pv, struct hv_pci_host *host)
@@ -262,7 +262,6 @@ static void pv_free(struct hv_pci_dev *dev)
 			close(pv->upcall_efd[i]);
 	pv_plat_dev_destroy(&pv->dev);
 	pv_plat_free(pv->plat);
-	pthread_mutex_destroy(&pv->up_lock);
 	free(pv);
 }
 
@@ -292,7 +291,6 @@ static int pv_vm_init(struct hv_vm *vm)
 	if (!pv)
 		return -ENOMEM;
 	pv->vm = vm;
-	pthread_mutex_init(&pv->up_lock, NULL);
 	for (unsigned i = 0; i < PVKVM_MAX_VCPUS; i++)
 		pv->upcall_efd[i] = -1;
 	pv->ops = (struct pv_plat_ops){
@@ -304,7 +302,7 @@ static int pv_vm_init(struct hv_vm *vm)
 		.store_ring_set = store_ring_set,
 	};
 	r = pv_gmem_from_vm(pv);
-	pv->plat = r ? NULL : pv_plat_new(PV_DEFAULT_DOMID, vm->nr_vcpus, &pv->gmem, &pv->ops, pv);
+	pv->plat = r ? NULL : pv_plat_new(vm->domid, vm->nr_vcpus, &pv->gmem, &pv->ops, pv);
 	if (!pv->plat) {
 		free(pv);
 		return r ? r : -ENOMEM;
@@ -329,6 +327,14 @@ static int pv_vm_init(struct hv_vm *vm)
 	}
 	if (!hv_rundir_path(dir, sizeof(dir), false))
 		snprintf(pv->store_sock, sizeof(pv->store_sock), "%s/store.sock", dir);
+	/* Xen's toolstack introduces a domain when it builds it: the guest's
+	 * home exists and @introduceDomain fires before the guest runs. */
+	r = vm->ram_below_4g >= PV_STORE_RING_GPA + 4096 ?
+	    pv_plat_store_reserve(pv->plat, PV_STORE_RING_GPA >> 12) : -ENOSPC;
+	if (r)
+		pv_log_warn(TAG, "%s: no VMM store ring page: %s", vm->name, strerror(-r));
+	else if (pv->store_sock[0])
+		store_connect(pv);
 	return 0;
 }
 

@@ -24,8 +24,8 @@ $(B)/bin/bench_evtchn: $(B)/obj/tests/bench/bench_evtchn.o $(B)/obj/tests/harnes
 EXTRA_ALL += $(B)/bin/bench_evtchn
 BENCH_TARGETS += bench-evtchn
 .PHONY: bench-evtchn
-bench-evtchn: $(B)/bin/bench_evtchn
-	@bash tests/bench/run_bench_evtchn.sh $(B)/bin/bench_evtchn
+bench-evtchn: $(B)/bin/bench_evtchn $(B)/bin/pvkvm $(B)/bin/pvkvm-testback $(B)/guest/mini.elf
+	@bash tests/bench/run_bench_evtchn.sh $(B)/bin/bench_evtchn $(B)
 
 # The host test backend for the mini-guest's platform self-test.
 $(B)/obj/tests/harness/pvtest_back_main.o: CPPFLAGS_PV += $(HARNESS_CPPFLAGS)

@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pvback.h"
 #include "pvback_bus.h"
@@ -17,6 +20,8 @@ struct pvtest_back {
 	struct pvback_evtchn *e;
 	uint64_t port, ref[5], rounds;
 	uint32_t *rw; /* gnt-rw, held while connected */
+	int spin_us;
+	double *t;    /* wake time of each round (ns), when timing */
 	char *why;
 	size_t why_len;
 };
@@ -78,19 +83,41 @@ static int read_keys(struct pvtest_back *b)
 	return 0;
 }
 
+static double now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* Waits for a send: polls without sleeping for spin_us first (a sleep and
+ * wake-up costs ~10x the doorbell on a busy host), then sleeps. */
+static int wait_send(struct pvtest_back *b, int timeout_ms)
+{
+	struct pollfd p = { .fd = b->e->wait_fd, .events = POLLIN };
+	double until = now_ns() + b->spin_us * 1e3;
+
+	while (b->spin_us && now_ns() < until)
+		if (poll(&p, 1, 0) == 1)
+			return 1;
+	return poll(&p, 1, timeout_ms);
+}
+
 static int ping_pong(struct pvtest_back *b, int timeout_ms)
 {
 	for (uint64_t n = 1; n <= b->rounds; n++) {
-		struct pollfd p = { .fd = b->e->wait_fd, .events = POLLIN };
 		uint32_t v;
 
 		do {
-			if (poll(&p, 1, timeout_ms) != 1)
+			if (wait_send(b, timeout_ms) != 1)
 				return fail(b, -ETIMEDOUT, "round %llu: no send from the guest",
 					    (unsigned long long)n);
 			pvback_evtchn_ack(b->e);
 			v = __atomic_load_n(b->rw, __ATOMIC_ACQUIRE);
 		} while (v != 2 * n); /* a spurious wake: wait again */
+		if (b->t)
+			b->t[n - 1] = now_ns();
 		__atomic_store_n(b->rw, (uint32_t)(2 * n + 1), __ATOMIC_RELEASE);
 		if (pvback_evtchn_notify(b->dom, b->e))
 			return fail(b, -EIO, "round %llu: notify failed", (unsigned long long)n);
@@ -98,7 +125,31 @@ static int ping_pong(struct pvtest_back *b, int timeout_ms)
 	return 0;
 }
 
-static int serve(struct pvtest_back *b, const char *ctl_path, int timeout_ms)
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, c = *(const double *)y;
+
+	return a < c ? -1 : a > c;
+}
+
+static void summarize(struct pvtest_back *b, struct pvtest_back_stats *st)
+{
+	uint64_t warm = b->rounds / 10, m = b->rounds - warm - 1;
+	double *d;
+
+	if (b->rounds < 20 || !(d = malloc(sizeof(*d) * m)))
+		return;
+	for (uint64_t i = 0; i < m; i++)
+		d[i] = b->t[warm + i + 1] - b->t[warm + i];
+	qsort(d, m, sizeof(*d), cmp_double);
+	st->rounds = m;
+	st->p50_us = d[m / 2] / 1e3;
+	st->p99_us = d[m * 99 / 100] / 1e3;
+	st->per_sec = (double)m / ((b->t[b->rounds - 1] - b->t[warm]) / 1e9);
+	free(d);
+}
+
+static int serve(struct pvtest_back *b, const char *ctl_path, int timeout_ms, bool timing)
 {
 	char res[96], path[128];
 	int err, st;
@@ -110,6 +161,8 @@ static int serve(struct pvtest_back *b, const char *ctl_path, int timeout_ms)
 		return fail(b, st, "frontend never Initialised: %s", strerror(-st));
 	if ((err = read_keys(b)))
 		return err;
+	if (timing && !(b->t = calloc(b->rounds ? b->rounds : 1, sizeof(*b->t))))
+		return fail(b, -ENOMEM, "%llu round-trip timestamps", (unsigned long long)b->rounds);
 	if ((err = pvback_attach(&b->dom, ctl_path, "pvtest/0")))
 		return fail(b, err, "%s: attach: %s", ctl_path, strerror(-err));
 	check_grants(b, res, sizeof(res));
@@ -130,10 +183,11 @@ static int serve(struct pvtest_back *b, const char *ctl_path, int timeout_ms)
 	return pvback_bus_set_state(&b->bus, PVBACK_STATE_CLOSED);
 }
 
-int pvtest_back_run(const char *store_sock, const char *ctl_path, uint16_t domid, uint32_t devid,
-		    int timeout_ms, char *why, size_t why_len)
+int pvtest_back_run_opts(const char *store_sock, const char *ctl_path, uint16_t domid, uint32_t devid,
+			 const struct pvtest_back_opts *o, struct pvtest_back_stats *st, char *why,
+			 size_t why_len)
 {
-	struct pvtest_back b = { .why = why, .why_len = why_len };
+	struct pvtest_back b = { .why = why, .why_len = why_len, .spin_us = o->spin_us };
 	struct xs_client *c;
 	int err;
 
@@ -144,10 +198,21 @@ int pvtest_back_run(const char *store_sock, const char *ctl_path, uint16_t domid
 	if (err)
 		fail(&b, err, "device pvtest/%u of domain %u: %s", devid, domid, strerror(-err));
 	else
-		err = serve(&b, ctl_path, timeout_ms);
+		err = serve(&b, ctl_path, o->timeout_ms, st != NULL);
+	if (!err && st && b.t)
+		summarize(&b, st);
+	free(b.t);
 	if (b.e)
 		pvback_evtchn_unbind(b.dom, b.e);
 	pvback_detach(b.dom);
 	xs_client_close(c);
 	return err;
+}
+
+int pvtest_back_run(const char *store_sock, const char *ctl_path, uint16_t domid, uint32_t devid,
+		    int timeout_ms, char *why, size_t why_len)
+{
+	struct pvtest_back_opts o = { .timeout_ms = timeout_ms };
+
+	return pvtest_back_run_opts(store_sock, ctl_path, domid, devid, &o, NULL, why, why_len);
 }

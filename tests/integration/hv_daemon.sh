@@ -20,10 +20,10 @@ if [ $rc -eq 0 ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "runn
 else fail test_daemonize_returns_with_guest_running "exit $rc: $out"; exit 0; fi
 
 l=$("$PVKVM" list)
-if grep -Eq "^dtest +$pid +running +32 +1 +/dev/pts/" <<<"$l"; then pass test_list_shows_daemonized_guest
+if grep -Eq "^dtest +[0-9]+ +$pid +running +32 +1 +/dev/pts/" <<<"$l"; then pass test_list_shows_daemonized_guest
 else fail test_list_shows_daemonized_guest "$l"; fi
 j=$("$PVKVM" list --json)
-if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); g=[x for x in d if x["name"]=="dtest"][0]; assert g["pid"]=='"$pid"' and g["state"]=="running" and g["mem_mib"]==32' "$j" 2>/dev/null; then
+if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); g=[x for x in d if x["name"]=="dtest"][0]; assert g["pid"]=='"$pid"' and g["state"]=="running" and g["mem_mib"]==32 and g["domid"]>=1' "$j" 2>/dev/null; then
 	pass test_list_json_parses
 else fail test_list_json_parses "$j"; fi
 

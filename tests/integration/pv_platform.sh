@@ -97,3 +97,13 @@ if [ "$back_rc" != 0 ]; then
 else
 	expect pvtest 0 test_pv_selftest_grants_evtchn_handshake_in_mini_guest "pv: pvtest ok"
 fi
+# Steady state: the 500 round trips between the guest's start and end marks
+# (console hypercalls, one exit each, logged with the vCPU's exit count)
+# make no exit to the VMM process in either direction.
+a=$(sed -n 's/.*(vcpu0, \([0-9]*\) exits): pvtest: ping-pong start.*/\1/p' "$work/pvtest.out")
+b=$(sed -n 's/.*(vcpu0, \([0-9]*\) exits): pvtest: ping-pong end.*/\1/p' "$work/pvtest.out")
+if [ -n "$a" ] && [ -n "$b" ] && [ $((b - a - 1)) = 0 ]; then
+	pass test_pv_evtchn_ping_pong_makes_no_vmm_exits
+else
+	fail test_pv_evtchn_ping_pong_makes_no_vmm_exits "exit counts at the marks: '$a' '$b'"
+fi

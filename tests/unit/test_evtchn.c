@@ -283,6 +283,46 @@ static void test_other_hypercalls_reject_hostile_arguments(void)
 	g = NULL;
 }
 
+/* The VMM's reserved ring page: the port exists before the guest asks (so
+ * the domain can be introduced), the first GET_GFN makes the page the ring
+ * (zeroed), and a later SET_GFN cannot replace it. */
+static void test_store_get_gfn_hands_out_the_vmm_reserved_page(void)
+{
+	uint8_t *rsv, *own;
+	int64_t port;
+
+	CU_ASSERT_FATAL(harness_guest_new(&g, 8 << 20, 1) == 0);
+	rsv = harness_alloc_page(g);
+	own = harness_alloc_page(g);
+	memset(rsv, 0xaa, 4096);
+	CU_ASSERT_EQUAL(pv_plat_store_reserve(g->plat, UINT64_C(1) << 40), -EFAULT);
+	CU_ASSERT_FATAL(pv_plat_store_reserve(g->plat, harness_gpa(g, rsv) >> 12) == 0);
+	port = harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_EVTCHN, 0, 0);
+	CU_ASSERT(port > 0);
+	CU_ASSERT_EQUAL(rsv[100], 0xaa); /* not the ring yet */
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_GFN, 0, 0),
+			(int64_t)(harness_gpa(g, rsv) >> 12));
+	CU_ASSERT_EQUAL(rsv[100], 0);
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_GFN, 0, 0),
+			(int64_t)(harness_gpa(g, rsv) >> 12));
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN, harness_gpa(g, own) >> 12, 0),
+			-EEXIST);
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_EVTCHN, 0, 0), port);
+	harness_guest_free(g);
+	/* A guest that prefers its own page sets it first, with the same port. */
+	CU_ASSERT_FATAL(harness_guest_new(&g, 8 << 20, 1) == 0);
+	rsv = harness_alloc_page(g);
+	own = harness_alloc_page(g);
+	CU_ASSERT_FATAL(pv_plat_store_reserve(g->plat, harness_gpa(g, rsv) >> 12) == 0);
+	port = harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_EVTCHN, 0, 0);
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN, harness_gpa(g, own) >> 12, 0),
+			port);
+	CU_ASSERT_EQUAL(harness_hcall(g, 0, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_GFN, 0, 0),
+			(int64_t)(harness_gpa(g, own) >> 12));
+	harness_guest_free(g);
+	g = NULL;
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -290,6 +330,8 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("evtchn", NULL, NULL);
+	CU_add_test(s, "store_get_gfn_hands_out_the_vmm_reserved_page",
+		    test_store_get_gfn_hands_out_the_vmm_reserved_page);
 	CU_add_test(s, "evtchn_ping_pong_through_eventfds_without_vmm_exits", test_evtchn_ping_pong_through_eventfds_without_vmm_exits);
 	CU_add_test(s, "notify_raises_upcall_only_when_unmasked", test_notify_raises_upcall_only_when_unmasked);
 	CU_add_test(s, "bind_vcpu_moves_upcall_to_other_vcpu", test_bind_vcpu_moves_upcall_to_other_vcpu);

@@ -296,6 +296,7 @@ static void test_ram_above_hole_starts_at_4g(void)
 /* Port 0x70 on vCPU 0 starts vCPU 1 at AP_GPA with vCPU 0's control state;
  * vCPU 1's code ends the VM with status 0x33 while vCPU 0 spins. */
 #define AP_GPA 0x101000u
+#define MSR_APIC_BASE_BSP (1ull << 8)
 static void start_ap_io(void *opaque, uint64_t off, void *data, unsigned len, bool is_write)
 {
 	struct hv_vm *vm = opaque;
@@ -327,6 +328,16 @@ static void vcpu_start_case(bool irqchip)
 	hv_debug_exit_init(vm);
 	CU_ASSERT_EQUAL(tvm_run(vm), 0x33);
 	CU_ASSERT_TRUE(vm->vcpus[1].started);
+	if (irqchip) {
+		struct kvm_sregs s0, s1;
+
+		/* The AP took the BSP's control state but kept its own APIC. */
+		CU_ASSERT_FATAL(ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &s0) == 0);
+		CU_ASSERT_FATAL(ioctl(vm->vcpus[1].fd, KVM_GET_SREGS, &s1) == 0);
+		CU_ASSERT_TRUE(s0.apic_base & MSR_APIC_BASE_BSP);
+		CU_ASSERT_FALSE(s1.apic_base & MSR_APIC_BASE_BSP);
+		CU_ASSERT_EQUAL(s1.cr0, s0.cr0);
+	}
 	hv_vm_destroy(vm);
 }
 
@@ -336,7 +347,8 @@ static void test_vcpu_start_runs_secondary_vcpu(void)
 }
 
 /* With the in-kernel LAPIC the AP already sits in KVM_RUN (waiting for
- * INIT/SIPI): the start must kick it out and make it runnable. */
+ * INIT/SIPI): the start must kick it out and make it runnable, and it keeps
+ * its own (non-BSP) APIC base. */
 static void test_vcpu_start_kicks_ap_waiting_in_kernel(void)
 {
 	vcpu_start_case(true);

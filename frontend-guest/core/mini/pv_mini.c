@@ -3,7 +3,8 @@
  *   test=pv:hcall      hypercall page, version, console, evtchn ops, hostile arguments
  *   test=pv:smp        every secondary vCPU started with vcpu_up
  *   test=pv:poweroff | pv:reboot | pv:crash   sched_op shutdown
- *   test=pv:store      store ring: write, read back, watch (needs a store)
+ *   test=pv:store      store ring: write, read back, watch (needs a store);
+ *                      ring=guest supplies the ring page (default: the VMM's)
  *   test=pv:pvtest     the platform self-test against pvkvm-testback
  * Environment: the pv-platform PCI function; doorbells by port I/O to BAR2,
  * hypercalls through stubs in a page of our RAM, identity-mapped memory. */
@@ -144,17 +145,26 @@ static int pv_hcall(void)
 	return MINI_EXIT_OK;
 }
 
+/* The store ring: the VMM's reserved page (STORE_GET_GFN, inside
+ * pvfront_xs_init), or with ring=guest a page of ours (STORE_SET_GFN). */
 static int pv_store_init(void)
 {
-	void *ring = mini_pages_alloc(1);
-	int64_t r;
+	const char *mode = mini_opt_str("ring", "vmm");
+	int64_t r = -1;
 
-	if (!ring)
-		return MINI_EXIT_FAIL;
-	r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN,
-			  (uint64_t)(uintptr_t)ring >> PVKVM_PAGE_SHIFT, 0);
-	CHECK(r > 0, "store ring setup");
+	if (!strcmp(mode, "guest")) {
+		void *ring = mini_pages_alloc(1);
+
+		CHECK(ring != NULL, "store ring page");
+		r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_SET_GFN,
+				  (uint64_t)(uintptr_t)ring >> PVKVM_PAGE_SHIFT, 0);
+		CHECK(r > 0, "store ring setup");
+	}
 	CHECK(pvfront_xs_init(&xs, &front) == 0, "store client init");
+	r = pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_GFN, 0, 0);
+	printf("pv: store ring page gfn 0x%llx (%s), port %lld\n", (unsigned long long)r,
+	       strcmp(mode, "guest") ? "the VMM's" : "the guest's",
+	       (long long)pvfront_hcall(&front, PVKVM_HC_STORE_OP, PVKVM_STORE_GET_EVTCHN, 0, 0));
 	return 0;
 }
 
@@ -174,6 +184,7 @@ static int pv_store(void)
 	CHECK(pvfront_xs_next_event(&xs, true, &ev, &p, &t) == 1, "initial watch event");
 	CHECK(pvfront_xs_write(&xs, 0, "data/mini2", "x") == 0, "store write 2");
 	CHECK(pvfront_xs_next_event(&xs, true, &ev, &p, &t) == 1 && !strcmp(t, "w"), "watch event");
+	printf("pv: store: wrote data/mini=hello-store, read back '%s', watch 'w' fired for %s\n", buf, p);
 	printf("pv: store ok\n");
 	if (!mini_opt_str("host", NULL))
 		return MINI_EXIT_OK;

@@ -57,10 +57,12 @@
 
 /* store_op(cmd, arg): the store ring (Xen's xenstore_domain_interface shape,
  * xs_ring.h) and its event channel.
- *   STORE_GET_GFN:     -> GFN of the ring page, or -ENOENT if none yet
+ *   STORE_GET_GFN:     -> GFN of the ring page, or -ENOENT if none.  The VMM
+ *                      reserves a page outside the guest's RAM map: the first
+ *                      GET_GFN makes it the ring (zeroed) and returns it.
  *   STORE_GET_EVTCHN:  -> the store event-channel port, or -ENOENT
- *   STORE_SET_GFN(gfn): the guest supplies the ring page (when the VMM did not
- *                      reserve one); the VMM zeroes it and binds a port.
+ *   STORE_SET_GFN(gfn): the guest supplies its own ring page instead (before
+ *                      any GET_GFN); the VMM zeroes it and binds a port.
  *                      -EEXIST if a ring is already set.  Returns the port. */
 #define PVKVM_HC_STORE_OP       4u
 #define PVKVM_STORE_GET_GFN     0u
