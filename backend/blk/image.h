@@ -11,6 +11,7 @@ struct qcow2;
  * are set when the write completes (never before: crash safety). */
 struct qcow2_alloc {
 	uint64_t goff, host, len;
+	void *buf;             /* copy-on-write buffer being written; freed on commit */
 };
 
 struct img_req {
@@ -70,6 +71,11 @@ int blk_image_emit(struct blk_image *img, struct img_req *r, const struct blk_re
 /* One sub-request of r finished with result (0 or -errno): the parent
  * completes (after qcow2_commit) when it was the last. */
 void blk_image_sub_done(struct blk_image *img, struct img_req *r, int64_t result);
+
+/* Waits for at least one sub-request or COW job of other requests to
+ * finish (qcow2 waiting for one cluster's allocation); -EIO when nothing is
+ * in flight that could. */
+int blk_image_wait_some(struct blk_image *img);
 
 /* Completes every data request already handed on (not the one being built);
  * qcow2 calls this before touching a cluster with an allocation in flight. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 
 #define IMG_MAX_IOV 1024
 
@@ -192,6 +193,14 @@ void blk_image_drain(struct blk_image *img)
 			break;
 }
 
+int blk_image_wait_some(struct blk_image *img)
+{
+	if (!img->backlog_ready && !img->ops->in_flight(img->eng) &&
+	    !(img->q && qcow2_cow_outstanding(img->q)))
+		return -EIO; /* nothing that could make progress */
+	return engine_collect(img, true);
+}
+
 /* Routes one validated request; returns 0 or -errno (the request's result). */
 static int dispatch(struct blk_image *img, struct img_req *r, const struct blk_req *q, uint64_t len)
 {
@@ -332,20 +341,37 @@ void blk_image_sub_done(struct blk_image *img, struct img_req *r, int64_t result
 }
 
 /* Collects engine completions and finished copy-on-write jobs.  With wait,
- * blocks on the engine when it has requests in flight, else on the COW
- * workers (a job finishing while the engine is waited on is picked up by the
- * next call; the engine's requests finish in bounded time). */
+ * blocks until at least one arrives: on the engine alone or the COW workers
+ * alone when only one of them has work, else on the engine's eventfd, which
+ * both signal. */
 static int engine_collect(struct blk_image *img, bool wait)
 {
 	struct blk_completion c[64];
 	bool cow = img->q && qcow2_cow_outstanding(img->q);
-	bool eng_wait = wait && (!cow || img->ops->in_flight(img->eng));
-	int n = img->ops->reap(img->eng, c, 64, eng_wait);
+	bool eng_busy = img->ops->in_flight(img->eng) > 0;
+	bool both = wait && cow && eng_busy, cleared = false;
+	int n;
 
-	for (int i = 0; i < n; i++)
-		blk_image_sub_done(img, c[i].cookie, c[i].result < 0 ? c[i].result : 0);
-	if (cow && n >= 0)
-		n += qcow2_cow_collect(img->q, wait && !eng_wait);
+	for (;;) {
+		n = img->ops->reap(img->eng, c, 64, wait && !cow);
+		for (int i = 0; i < n; i++)
+			blk_image_sub_done(img, c[i].cookie, c[i].result < 0 ? c[i].result : 0);
+		if (cow && n >= 0)
+			n += qcow2_cow_collect(img->q, wait && !eng_busy);
+		if (n || !both)
+			break;
+		struct pollfd p = { .fd = img->ops->event_fd(img->eng), .events = POLLIN };
+		uint64_t v;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (read(p.fd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: nothing to clear; look again anyway. */
+		}
+		cleared = true;
+	}
+	/* Whoever polls the eventfd must still see what was collected here. */
+	if (cleared)
+		blk_eventfd_signal(img->ops->event_fd(img->eng));
 	backlog_drain(img);
 	return n;
 }

@@ -114,6 +114,9 @@ int qcow2_apply_deferred_frees(struct qcow2 *q);
 /* qcow2_cow.c */
 int qcow2_cow_init(struct qcow2 *q);
 void qcow2_cow_fini(struct qcow2 *q);
+/* Copy-on-write of one cluster for r, whose last allocs entry is this
+ * cluster: merged here and written by the engine when the old content needs
+ * no I/O wait, else read, merged and written by a worker. */
 int qcow2_cow_queue(struct qcow2 *q, struct img_req *r, const struct blk_req *req, uint64_t rel,
 		    uint64_t start, uint64_t host, uint64_t in_cl, uint64_t n,
 		    enum qcow2_cow_src src, uint64_t src_off, uint64_t src_len);

@@ -185,6 +185,39 @@ void qcow2_cow_fini(struct qcow2 *q)
 	pthread_cond_destroy(&c->done_cv);
 }
 
+/* Reads [off, off+len) of the job's old content only if that needs no I/O
+ * wait (page cache, zeros): preadv2 with RWF_NOWAIT.  -EAGAIN otherwise. */
+static int cow_old_nowait(struct qcow2 *q, struct qcow2_cow_job *j, uint64_t off, uint64_t len)
+{
+	struct iovec v = { (char *)j->buf + off, len };
+	int fd = q->fd;
+	uint64_t at = j->src_off + off;
+
+	if (!len || j->src == QCOW2_COW_ZERO) {
+		memset(v.iov_base, 0, len);
+		return 0;
+	}
+	if (j->src == QCOW2_COW_BACKING) {
+		const struct blk_image *b = q->backing;
+		if (b->q)
+			return -EAGAIN; /* a qcow2 backing image: its metadata may need I/O */
+		at = j->start + off;
+		fd = b->fd;
+		if (at >= b->size) {
+			memset(v.iov_base, 0, len);
+			return 0;
+		}
+		if (len > b->size - at) {
+			memset((char *)v.iov_base + (b->size - at), 0, len - (b->size - at));
+			v.iov_len = b->size - at;
+		}
+	} else if (j->src != QCOW2_COW_DATA) {
+		return -EAGAIN;
+	}
+	ssize_t got = preadv2(fd, &v, 1, (off_t)at, RWF_NOWAIT);
+	return got == (ssize_t)v.iov_len ? 0 : -EAGAIN;
+}
+
 int qcow2_cow_queue(struct qcow2 *q, struct img_req *r, const struct blk_req *req, uint64_t rel,
 		    uint64_t start, uint64_t host, uint64_t in_cl, uint64_t n,
 		    enum qcow2_cow_src src, uint64_t src_off, uint64_t src_len)
@@ -197,14 +230,24 @@ int qcow2_cow_queue(struct qcow2 *q, struct img_req *r, const struct blk_req *re
 		free(j);
 		return -ENOMEM;
 	}
+	*j = (struct qcow2_cow_job){ .r = r, .start = start, .host = host, .in_cl = in_cl, .n = n,
+				     .src = src, .src_off = src_off, .src_len = src_len, .buf = j->buf };
+	blk_iov_copy_from(req->iov, req->iovcnt, rel, (char *)j->buf + in_cl, n);
+	if (cow_old_nowait(q, j, 0, in_cl) == 0 &&
+	    cow_old_nowait(q, j, in_cl + n, q->cluster_size - in_cl - n) == 0) {
+		/* Old content was at hand: no worker, the engine writes the
+		 * merged cluster; the buffer lives until r commits. */
+		struct iovec v = { j->buf, q->cluster_size };
+		struct blk_req w = { .op = BLK_OP_WRITE, .iov = &v, .iovcnt = 1 };
+		r->allocs[r->alloc_n - 1].buf = j->buf;
+		free(j);
+		return blk_image_emit(q->img, r, &w, 0, host, q->cluster_size);
+	}
 	if (!c->nr_threads && (rc = cow_start_workers(q)) < 0) {
 		free(j->buf);
 		free(j);
 		return rc;
 	}
-	*j = (struct qcow2_cow_job){ .r = r, .start = start, .host = host, .in_cl = in_cl, .n = n,
-				     .src = src, .src_off = src_off, .src_len = src_len, .buf = j->buf };
-	blk_iov_copy_from(req->iov, req->iovcnt, rel, (char *)j->buf + in_cl, n);
 	r->pending++;
 	c->outstanding++;
 	pthread_mutex_lock(&c->mu);

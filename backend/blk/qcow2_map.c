@@ -418,6 +418,7 @@ int qcow2_commit(struct qcow2 *q, struct img_req *r)
 				break;
 			}
 		}
+		free(a->buf);
 		/* A failed write leaks its clusters; it never maps them. */
 		for (uint64_t o = 0; r->result >= 0 && !rc && o < a->len; o += q->cluster_size)
 			rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED);
@@ -436,7 +437,7 @@ static int run_flush(struct qcow2 *q, struct img_req *r, struct alloc_run *a)
 	if (!a->len)
 		return 0;
 	if (r && !(a->req->flags & BLK_REQ_FUA)) {
-		struct qcow2_alloc al = { a->goff, a->host, a->len };
+		struct qcow2_alloc al = { a->goff, a->host, a->len, NULL };
 		if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
 		    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
 			return rc;
@@ -530,7 +531,7 @@ static int cow_async(struct qcow2 *q, struct img_req *r, const struct blk_req *r
 	}
 	if ((rc = qcow2_alloc_cluster(q, &host, &fresh)) < 0)
 		return rc;
-	struct qcow2_alloc al = { start, host, q->cluster_size };
+	struct qcow2_alloc al = { start, host, q->cluster_size, NULL };
 	if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
 	    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
 		return rc;
@@ -587,11 +588,10 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 		} else if (h && (e & QCOW2_OFLAG_COPIED)) {
 			rc = extent_add(q, r, req, &x, NULL, pos, (uint64_t)h + in_cl, n);
 		} else if (q->pend_n && alloc_in_flight(q, goff)) {
-			/* Another request is allocating this cluster: let it finish
-			 * (which maps it), then look again. */
-			blk_image_drain(q->img);
-			if (alloc_in_flight(q, goff))
-				rc = -EIO;
+			/* Another request is allocating this cluster: wait until it
+			 * finishes (which maps it), not for everything, then look again. */
+			while (!rc && alloc_in_flight(q, goff))
+				rc = blk_image_wait_some(q->img) < 0 ? -EIO : 0;
 			continue;
 		} else {
 			allocated = true;
