@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* qcow2 copy-on-write of partially written clusters, off the submitting
- * thread.  A write that fills only part of a new cluster needs the rest of the
- * cluster's old content (backing file, compressed cluster, shared data
- * cluster, or zeros).  qcow2_write allocates the cluster (refcount first),
- * copies the new bytes into a job buffer and queues the job here; a worker
- * reads the old head and tail around them, writes the whole cluster, and
- * reports back on the engine's eventfd.  The driving thread collects the job
- * in blk_image_reap and only then (qcow2_commit) sets the L2 entry: data
- * before reference, as for every allocation.
+/* qcow2 copy-on-write of partially written clusters, without waiting for I/O
+ * in the submitting thread.  A write that fills only part of a new cluster
+ * needs the rest of the cluster's old content (backing file, compressed
+ * cluster, shared data cluster, or zeros).  qcow2_write allocates the cluster
+ * (refcount first) and hands it here with the new bytes:
+ *  - when the old head and tail need no I/O wait (zeros, or in the page cache:
+ *    preadv2 RWF_NOWAIT), they are merged at once and the engine writes the
+ *    whole cluster like any allocating write;
+ *  - otherwise a worker thread reads them, merges, writes the whole cluster and
+ *    reports back on the engine's eventfd; the driving thread collects the job
+ *    in blk_image_reap.
+ * Either way the L2 entry is set only when the write has completed
+ * (qcow2_commit): data before reference, as for every allocation.
  *
- * Threads touch only the job, its buffer and their own scratch buffers; the
+ * Workers touch only the job, its buffer and their own scratch buffers; the
  * backing image (whose qcow2 caches are not thread-safe) is read under
  * q->cow.backing_mu, which the driving thread's reads take too. */
 #include "qcow2.h"
