@@ -19,6 +19,7 @@
 #include "console.h"
 #include "device.h"
 #include "loader.h"
+#include "net_run.h"
 #include "pv_command.h"
 #include "pv/store_dom.h"
 #include "pv_log.h"
@@ -55,6 +56,11 @@ static void run_usage(FILE *out)
 "                      a store embedded in this process, listening there\n"
 "                      until this guest ends), embedded (exit 1 if a store\n"
 "                      already answers), or daemon (exit 2 if none does)\n"
+"  --nic tap=NAME[,mac=MAC][,mtu=N][,rate=N][,queues=N]\n"
+"                      a pvnet interface on host TAP NAME (created if missing),\n"
+"                      served by an embedded backend thread; rate limits\n"
+"                      guest->host bytes/s (k, m, g: x1000); repeatable (vif/0, 1, ...).\n"
+"                      devices appear in the guest's store (see --store)\n"
 "\n"
 "Run directory ($PVKVM_RUN_DIR, default /run/pvkvm as root): NAME.pid,\n"
 "NAME.info, NAME.console, store.sock, domid/N.lock (each running guest holds\n"
@@ -68,7 +74,8 @@ static void run_usage(FILE *out)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_NAME, OPT_CONSOLE,
-       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_STORE };
+       OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_STORE,
+       OPT_NIC };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -82,6 +89,7 @@ static const struct option run_options[] = {
 	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "store", required_argument, NULL, OPT_STORE },
+	{ "nic", required_argument, NULL, OPT_NIC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -97,6 +105,12 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 	case OPT_CONSOLE: return hv_run_opts_set(&o->console, arg);
 	case OPT_DAEMONIZE: o->daemonize = true; return 0;
 	case OPT_HUGEPAGES: o->hugepages = true; return 0;
+	case OPT_NIC:
+		if (o->nr_nics == HV_MAX_NICS) {
+			fprintf(stderr, "pvkvm run: at most %d --nic\n", HV_MAX_NICS);
+			return -1;
+		}
+		return hv_run_opts_set(&o->nics[o->nr_nics++], arg);
 	case OPT_MEM:
 		if (hv_parse_size(arg, &o->mem_bytes) < 0 || o->mem_bytes < (2u << 20)) {
 			fprintf(stderr, "pvkvm run: --mem '%s': not a size of at least 2M (e.g. 256M)\n", arg);
@@ -263,6 +277,29 @@ static void run_ready(struct run_state *s)
 	}
 }
 
+/* The --nic interfaces: embedded net backends on the guest's control socket. */
+static int run_nics_start(struct run_state *s, struct hv_vm *vm, struct net_run **net)
+{
+	char dir[256], ctl[320], err[256];
+	int r;
+
+	if (!s->opts->nr_nics)
+		return 0;
+	if (!s->store) {
+		fprintf(stderr, "pvkvm run: --nic needs a run directory and a store\n");
+		return -ENOTCONN;
+	}
+	if ((r = hv_rundir_path(dir, sizeof(dir), true)) < 0)
+		return r;
+	snprintf(ctl, sizeof(ctl), "%s/%s.ctl", dir, vm->name);
+	/* The store this guest was introduced to (embedded or daemon) and its domid. */
+	r = net_run_start(net, ctl, hv_store_socket(s->store), vm->domid,
+			  (const char *const *)s->opts->nics, s->opts->nr_nics, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "pvkvm run: %s\n", err);
+	return r;
+}
+
 /* Builds, loads and runs the VM once.  Returns the exit status, or -1 to reboot. */
 static int run_once(struct run_state *s)
 {
@@ -273,6 +310,7 @@ static int run_once(struct run_state *s)
 	};
 	struct hv_boot boot = { .kernel = s->opts->kernel, .initrd = s->opts->initrd, .cmdline = s->opts->cmdline };
 	struct hv_vm *vm;
+	struct net_run *net = NULL;
 	const char *what = NULL;
 	char err[512];
 	int r, status;
@@ -293,6 +331,10 @@ static int run_once(struct run_state *s)
 		hv_vm_destroy(vm);
 		return PV_EXIT_HOST;
 	}
+	if ((r = run_nics_start(s, vm, &net)) < 0) {
+		status = r == -EINVAL ? PV_EXIT_USER : PV_EXIT_HOST;
+		goto out;
+	}
 	r = hv_load_kernel(vm, &boot, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "pvkvm run: %s\n", err);
@@ -309,6 +351,7 @@ static int run_once(struct run_state *s)
 		status = s->opts->on_reboot == HV_ON_REBOOT_RESTART ? -1 : HV_EXIT_POWEROFF;
 out:
 	hv_vm_stop_vcpus(vm);
+	net_run_stop(net);
 	hv_devices_exit(vm);
 	hv_vm_destroy(vm);
 	return status;

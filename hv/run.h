@@ -12,6 +12,8 @@
 
 enum hv_on_reboot { HV_ON_REBOOT_RESTART, HV_ON_REBOOT_DESTROY };
 
+#define HV_MAX_NICS 8
+
 struct hv_run_opts {
 	char name[48];
 	char *kernel, *initrd, *cmdline;   /* owned: free with hv_run_opts_free() */
@@ -22,6 +24,8 @@ struct hv_run_opts {
 	bool hugepages;
 	enum hv_on_reboot on_reboot;
 	enum hv_store_mode store_mode;
+	char *nics[HV_MAX_NICS]; /* owned: --nic specs for backend/net/net_run.h */
+	unsigned nr_nics;
 };
 
 void hv_run_opts_free(struct hv_run_opts *opts);

@@ -22,6 +22,9 @@ void hv_run_opts_free(struct hv_run_opts *o)
 	free(o->cmdline);
 	free(o->console);
 	o->kernel = o->initrd = o->cmdline = o->console = NULL;
+	for (unsigned i = 0; i < o->nr_nics; i++)
+		free(o->nics[i]);
+	o->nr_nics = 0;
 }
 
 int hv_run_opts_set(char **dst, const char *src)
@@ -77,6 +80,37 @@ static int xml_console(struct hv_run_opts *o, const struct cfg_console *c)
 	return hv_run_opts_set(&o->console, "stdio");
 }
 
+/* <interface type='ethernet'> with model pv -> --nic specs (outbound
+ * bandwidth, libvirt's KiB/s, limits guest->host). */
+static int xml_nics(struct hv_run_opts *o, const struct cfg_domain *d, char *err, size_t errlen)
+{
+	char spec[160];
+
+	for (size_t i = 0; i < d->nr_nics; i++) {
+		const struct cfg_nic *n = &d->nics[i];
+		const uint8_t *m = n->mac;
+		int len;
+
+		if (n->model != CFG_NIC_PV || !n->tap || i >= HV_MAX_NICS) {
+			snprintf(err, errlen, "%s:%d: only up to %d <interface> with <model type='pv'/> "
+				 "and a <target dev=> TAP are attached by pvkvm run yet", d->file, n->line,
+				 HV_MAX_NICS);
+			return -1;
+		}
+		len = snprintf(spec, sizeof(spec), "tap=%s,mtu=%u", n->tap, n->mtu ? n->mtu : 1500);
+		if (n->has_mac)
+			len += snprintf(spec + len, sizeof(spec) - (size_t)len,
+					",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		if (n->outbound.average_kibps)
+			snprintf(spec + len, sizeof(spec) - (size_t)len, ",rate=%llu",
+				 (unsigned long long)n->outbound.average_kibps * 1024);
+		if (hv_run_opts_set(&o->nics[o->nr_nics], spec) < 0)
+			return -1;
+		o->nr_nics++;
+	}
+	return 0;
+}
+
 /* Copies what `pvkvm run` uses out of a checked domain. */
 static int xml_to_opts(struct hv_run_opts *o, const struct cfg_domain *d, char *err, size_t errlen)
 {
@@ -84,11 +118,13 @@ static int xml_to_opts(struct hv_run_opts *o, const struct cfg_domain *d, char *
 		snprintf(err, errlen, "%s: <os> has no <kernel> (firmware boot is not supported yet)", d->file);
 		return -ENOTSUP;
 	}
-	if (d->nr_disks || d->nr_nics) {
-		snprintf(err, errlen, "%s: <disk> and <interface> devices are not attached by pvkvm run yet; "
+	if (d->nr_disks) {
+		snprintf(err, errlen, "%s: <disk> devices are not attached by pvkvm run yet; "
 			 "remove them to boot the kernel alone", d->file);
 		return -ENOTSUP;
 	}
+	if (xml_nics(o, d, err, errlen) < 0)
+		return -ENOTSUP;
 	if (strlen(d->name) >= sizeof(o->name)) {
 		snprintf(err, errlen, "%s: domain name longer than %zu bytes", d->file, sizeof(o->name) - 1);
 		return -EINVAL;

@@ -4,6 +4,10 @@
 MINI_DIR := frontend-guest/mini
 MINI_ELF := $(B)/guest/mini.elf
 MINI_SRCS := $(sort $(wildcard $(MINI_DIR)/*/*.c))
+# drivers/pvnet.c needs the frontend core's netfront (frontend-guest/core/netfront.c).
+ifeq ($(wildcard frontend-guest/core/netfront.c),)
+MINI_SRCS := $(filter-out $(MINI_DIR)/drivers/pvnet.c,$(MINI_SRCS))
+endif
 MINI_OBJS := $(patsubst %.c,$(B)/guest/obj/%.o,$(MINI_SRCS)) $(B)/guest/obj/$(MINI_DIR)/arch/entry.o
 MINI_CPPFLAGS := -I$(MINI_DIR)/include -Iring/include
 MINI_CFLAGS := -std=c11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
@@ -32,3 +36,19 @@ $(MINI_ELF): $(MINI_OBJS) $(MINI_DIR)/link.ld
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) bash $(MINI_DIR)/demo.sh
+
+# The host side of the network programs' UDP stream (mini/udp_stream.h).
+PROGS += $(B)/bin/pvkvm-udptool
+CHECK_SCRIPTS += tests/integration/mini_net_qemu.sh tests/integration/mini_net_pv.sh
+APT_DEPS += iproute2 iputils-ping
+$(B)/obj/tests/bench/udp_tool.o: CPPFLAGS_PV += -I$(MINI_DIR)/include
+$(B)/bin/pvkvm-udptool: $(B)/obj/tests/bench/udp_tool.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_PV) -o $@ $^
+# make bench-net-qemu: the QEMU virtio-net anchor of the network benchmark.
+BENCH_TARGETS += bench-net-qemu
+.PHONY: bench-net-qemu
+bench-net-qemu: $(MINI_ELF) $(B)/bin/pvkvm-udptool
+	@B=$(B) bash tests/bench/bench_net_qemu.sh $${BENCH_NET_SECONDS:-5} --append
+# pvnet glue: the frontend core's netfront and the PV environment of core/mini/.
+$(B)/guest/obj/$(MINI_DIR)/drivers/pvnet.o: MINI_CPPFLAGS += -Ifrontend-guest/core -Ifrontend-guest/core/mini

@@ -127,7 +127,7 @@ static int write_str(struct xs_client *c, uint32_t tx, const char *dir, const ch
 static int add_device_tx(struct xs_client *c, uint32_t tx, void *opaque)
 {
 	const struct add_dev *a = opaque;
-	char fe[96], be[96], dom[16], p_guest[16], p_dom0[16];
+	char fe[96], be[96], dir[96], dom[16], p_guest[16], p_dom0[16];
 	const char *fe_perms[] = { p_guest, "r0" }, *be_perms[] = { "n0", p_guest };
 	int err;
 
@@ -145,7 +145,15 @@ static int add_device_tx(struct xs_client *c, uint32_t tx, void *opaque)
 	for (unsigned i = 0; i < a->n; i++)
 		if ((err = write_str(c, tx, be, a->keys[i], a->values[i])))
 			return err;
-	/* Children inherit the parent's permissions when created. */
+	/* device/ and device/<type>/ are created implicitly as dom0's: let the
+	 * guest list them (read-only, as Xen's toolstack does) so it can
+	 * discover its devices.  Children inherit the parent's permissions. */
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/%s", a->domid, a->type);
+	if ((err = xs_mkdir(c, tx, dir)) || (err = xs_set_perms(c, tx, dir, be_perms, 2)))
+		return err;
+	*strrchr(dir, '/') = '\0';
+	if ((err = xs_set_perms(c, tx, dir, be_perms, 2)))
+		return err;
 	if ((err = xs_mkdir(c, tx, fe)) || (err = xs_set_perms(c, tx, fe, fe_perms, 2)) ||
 	    (err = write_str(c, tx, fe, "backend", be)) ||
 	    (err = write_str(c, tx, fe, "backend-id", "0")) ||

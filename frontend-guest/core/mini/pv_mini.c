@@ -11,6 +11,7 @@
 #include "mini/mini.h"
 #include "mini/pci.h"
 #include "pvfront_bus.h"
+#include "pv_mini.h"
 #include "pvkvm/platform.h"
 #include "pvtest_front.h"
 
@@ -266,6 +267,20 @@ static int pv_smp(void)
 		      "second vcpu_up of a running vCPU refused");
 	printf("pv: smp %u vcpus up\n", n);
 	return MINI_EXIT_OK;
+}
+
+int pv_mini_store(struct pvfront **f, struct pvfront_xs **x)
+{
+	static int state = -1;        /* -1: not tried yet */
+
+	if (state < 0) {
+		state = pv_mini_probe();
+		if (!state)
+			state = pv_store_init();
+	}
+	*f = &front;
+	*x = &xs;
+	return state;
 }
 
 static int pv_main(const char *arg)

@@ -189,11 +189,13 @@ void virtq_publish(struct virtq *q, uint16_t head)
 	q->avail[1] = q->avail_idx;
 }
 
-void virtq_kick(struct virtq *q)
+bool virtq_kick(struct virtq *q)
 {
 	mini_mb();                        /* avail idx store before the used flags load */
-	if (!(*(volatile uint16_t *)q->used & VRING_USED_F_NO_NOTIFY))
-		mini_mmio_write32(q->dev->base + REG_QUEUE_NOTIFY, q->index);
+	if (*(volatile uint16_t *)q->used & VRING_USED_F_NO_NOTIFY)
+		return false;
+	mini_mmio_write32(q->dev->base + REG_QUEUE_NOTIFY, q->index);
+	return true;
 }
 
 int virtq_next_used(struct virtq *q, uint16_t *head, uint32_t *len)

@@ -13,6 +13,7 @@
 #define VIRTIO_MMIO_STRIDE 0x200
 #define VIRTIO_MMIO_SLOTS 24
 
+#define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_F_VERSION_1 32
 
@@ -56,8 +57,8 @@ int virtq_init(struct virtq *q, const struct virtio_dev *d, uint16_t index, uint
 int virtq_alloc_chain(struct virtq *q, unsigned n, uint16_t *ids);
 /* Makes a chain visible to the device (no doorbell yet). */
 void virtq_publish(struct virtq *q, uint16_t head);
-/* Rings the doorbell unless the device said it is polling anyway. */
-void virtq_kick(struct virtq *q);
+/* Rings the doorbell unless the device said it is polling anyway; true when it rang. */
+bool virtq_kick(struct virtq *q);
 /* Next used element: returns 1 and fills head and len, 0 when none, -1 on a bad id from the device. */
 int virtq_next_used(struct virtq *q, uint16_t *head, uint32_t *len);
 void virtq_free_chain(struct virtq *q, uint16_t head);
