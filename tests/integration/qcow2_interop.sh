@@ -139,3 +139,35 @@ refcount_table_grows() {
 	io -f qcow2 "$img" 'read -P 0x77 45M 10M' 'read -P 0x5a 0 20M'
 }
 check qcow2_refcount_table_grows_when_full refcount_table_grows
+
+# pvkvm img info --json / check --json report what qemu-img does, with its
+# field names, for the features we support (v2/v3, refcount widths, lazy
+# refcounts, backing file and format).
+info_json_matches_qemu() { # QEMU-CREATE-OPTS
+	command -v python3 >/dev/null || return 0
+	local img=$T/i.qcow2 base=$T/ib.raw
+	rm -f "$img" "$base"
+	qemu-img create -q -f raw "$base" 8M
+	qemu-img create -q -f qcow2 -b ib.raw -F raw -o "$1" "$img" 8M || return 1
+	qio -c 'write -P 0x42 64K 64K' "$img" || return 1
+	qemu-img info --output=json "$img" > "$T/q.json" && "$PVKVM" img info --json "$img" > "$T/p.json" || return 1
+	qemu-img check --output=json "$img" > "$T/qc.json"; "$PVKVM" img check --json "$img" > "$T/pc.json" || return 1
+	python3 - "$T/q.json" "$T/p.json" "$T/qc.json" "$T/pc.json" <<'PY'
+import json, sys
+q, p, qc, pc = (json.load(open(f)) for f in sys.argv[1:5])
+bad = []
+for k in ("format", "virtual-size", "cluster-size", "dirty-flag", "backing-filename", "backing-filename-format"):
+    if q.get(k) != p.get(k): bad.append((k, q.get(k), p.get(k)))
+qd, pd = q["format-specific"]["data"], p["format-specific"]["data"]
+for k in ("compat", "compression-type", "lazy-refcounts", "refcount-bits", "corrupt", "extended-l2"):
+    if k in qd and qd[k] != pd.get(k): bad.append((k, qd[k], pd.get(k)))
+for k in ("total-clusters", "allocated-clusters"):
+    if qc.get(k) != pc.get(k): bad.append(("check " + k, qc.get(k), pc.get(k)))
+for k in ("corruptions", "leaks"):
+    if qc.get(k, 0) != pc.get(k): bad.append(("check " + k, qc.get(k, 0), pc.get(k)))
+if bad: sys.exit("mismatch (field, qemu-img, pvkvm): %s" % bad)
+PY
+}
+for o in compat=1.1 compat=0.10 compat=1.1,refcount_bits=8,cluster_size=4096 compat=1.1,lazy_refcounts=on; do
+	check "qcow2_info_json_matches_qemu_img[$o]" info_json_matches_qemu "$o"
+done
