@@ -6,6 +6,7 @@
 #include "pv_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,21 @@ int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd, const str
 	if (rc < 0) {
 		qcow2_close(q);
 		return rc;
+	}
+	/* Clusters smaller than a page put metadata (written through the page
+	 * cache) and data in the same pages; an O_DIRECT data write to such a
+	 * page while its cached copy is dirty makes the kernel fail the next
+	 * fsync with EIO.  Those images keep their data in the page cache too
+	 * (still durable at flush: the fdatasync covers the whole file). */
+	if (!q->ro && img->cache == BLK_CACHE_NONE && q->cluster_size < (uint64_t)sysconf(_SC_PAGESIZE)) {
+		int fl = fcntl(img->fd, F_GETFL);
+		if (fl < 0 || fcntl(img->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
+			rc = -errno;
+			qcow2_close(q);
+			return rc;
+		}
+		pv_log_info(TAG, "%s: %llu-byte clusters: data goes through the page cache", img->path,
+			    (unsigned long long)q->cluster_size);
 	}
 	img->size = q->size - q->size % (img->sector_size ? img->sector_size : 512);
 	*out = q;
