@@ -86,6 +86,8 @@ int qcow2_commit(struct qcow2 *q, struct img_req *r);
 int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd,
 	       const struct blk_chain *chain);
 void qcow2_close(struct qcow2 *q);
+/* Stops the copy-on-write workers (idempotent; qcow2_close calls it too). */
+void qcow2_cow_fini(struct qcow2 *q);
 int qcow2_read(struct qcow2 *q, struct img_req *r, const struct blk_req *req);
 int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req);
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero);

@@ -183,10 +183,13 @@ void qcow2_cow_fini(struct qcow2 *q)
 		free(j->buf);
 		free(j);
 	}
+	c->done = NULL;
+	c->nr_threads = 0;
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->backing_mu);
 	pthread_cond_destroy(&c->work_cv);
 	pthread_cond_destroy(&c->done_cv);
+	c->inited = false;
 }
 
 /* Reads [off, off+len) of the job's old content only if that needs no I/O
