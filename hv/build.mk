@@ -1,8 +1,15 @@
 # hv/: the VMM and the pvkvm command.
 HV_CORE_OBJS := $(addprefix $(B)/obj/hv/, iobus.o vm.o vcpu.o console.o serial.o debug_exit.o \
-	device.o loader.o load_elf.o load_linux.o rundir.o)
+	device.o loader.o load_elf.o load_linux.o rundir.o vm_reaper.o)
 PVKVM_OBJS += $(B)/obj/hv/main.o $(HV_CORE_OBJS) $(addprefix $(B)/obj/hv/, run_config.o cmd_run.o cmd_guests.o run_store.o)
 LDLIBS_PV += -llz4
+# libxml2 on first use (lazy_xml.c), not at every start: its definitions come
+# first, and --as-needed drops -lxml2 (config/build.mk) unless something
+# lazy_xml.c lacks still needs it.  Fragments are included in sorted order,
+# so this sees config/'s libraries and prefixes them all.
+PVKVM_OBJS += $(B)/obj/hv/lazy_xml.o
+$(B)/obj/hv/lazy_xml.o: CPPFLAGS_PV += $(XML2_CFLAGS)
+LDLIBS_PV := -Wl,--as-needed $(LDLIBS_PV)
 # `pvkvm run DOMAIN.xml` reads the domain through config/ (libpvcfg).
 $(B)/obj/hv/run_config.o: CPPFLAGS_PV += -Iconfig
 # The embedded store is the store library (libpvstored) in a thread.

@@ -300,8 +300,10 @@ static int run_nics_start(struct run_state *s, struct hv_vm *vm, struct net_run 
 	return r;
 }
 
-/* Builds, loads and runs the VM once.  Returns the exit status, or -1 to reboot. */
-static int run_once(struct run_state *s)
+/* Builds, loads and runs the VM once.  Returns the exit status, or -1 to
+ * reboot.  After the final run the VM (devices gone, vCPUs stopped) is left
+ * in *last for run_main() to destroy once the run directory is clean. */
+static int run_once(struct run_state *s, struct hv_vm **last)
 {
 	struct hv_vm_opts vo = {
 		.name = s->opts->name, .mem_bytes = s->opts->mem_bytes,
@@ -353,7 +355,10 @@ out:
 	hv_vm_stop_vcpus(vm);
 	net_run_stop(net);
 	hv_devices_exit(vm);
-	hv_vm_destroy(vm);
+	if (status >= 0)
+		*last = vm;
+	else
+		hv_vm_destroy(vm);
 	return status;
 }
 
@@ -420,6 +425,7 @@ static int run_domain(struct run_state *s)
 static int run_main(struct run_state *s)
 {
 	const char *what = NULL;
+	struct hv_vm *last = NULL;
 	sigset_t sigs;
 	int r, status;
 
@@ -448,7 +454,7 @@ static int run_main(struct run_state *s)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	s->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	hv_set_proctitle(s->opts->name);
-	while ((status = run_once(s)) < 0)
+	while ((status = run_once(s, &last)) < 0)
 		pv_log_info(TAG, "%s: guest rebooted, restarting", s->opts->name);
 	hv_console_close(s->con);
 	if (s->sig_fd >= 0)
@@ -458,6 +464,12 @@ out:
 	hv_store_close(s->store);
 	s->store = NULL;
 	hv_rundir_release(&s->rd);
+	if (last) {
+		/* Our exit status waits for the kernel's VM teardown unless a
+		 * reaper takes it over; if that fails, destroy pays it here. */
+		hv_vm_reap_after_exit(last);
+		hv_vm_destroy(last);
+	}
 	return status;
 }
 

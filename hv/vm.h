@@ -141,6 +141,14 @@ struct hv_vm {
  * (registers unset).  -errno; on failure *err names what failed. */
 int hv_vm_create(struct hv_vm **out, const struct hv_vm_opts *opts, const char **err);
 void hv_vm_destroy(struct hv_vm *vm);
+/* At the process's final exit, before hv_vm_destroy(): leaves the kernel's
+ * teardown of the VM (5-30 ms of SRCU grace periods with an in-kernel
+ * irqchip) to a reaper process that holds the VM's fds and our address space
+ * until this process has exited, so the exit status is not kept waiting.
+ * Points stdio at /dev/null.  Call after everything a user can see is
+ * cleaned up (run-dir entries, sockets, terminal).  0 or -errno (then
+ * hv_vm_destroy() simply does the teardown itself).  hv/vm_reaper.c. */
+int hv_vm_reap_after_exit(struct hv_vm *vm);
 
 /* Host address of [gpa, gpa+len) if it lies entirely in one RAM block, else NULL. */
 void *hv_vm_gpa_to_hva(struct hv_vm *vm, uint64_t gpa, uint64_t len);

@@ -76,7 +76,11 @@ static int irqfd_ioctl(struct hv_msix *m, unsigned v, bool assign)
 {
 	struct kvm_irqfd req = { .fd = (uint32_t)m->irqfd[v].efd, .gsi = (uint32_t)m->irqfd[v].gsi,
 				 .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	int r;
 
+	/* The route first: it reaches KVM only when an irqfd needs it. */
+	if (assign && (r = hv_msi_router_sync(m->dev->host->router)) < 0)
+		return r;
 	if (ioctl(m->dev->host->cfg.vm_fd, KVM_IRQFD, &req) < 0) {
 		pv_log_err(TAG, "%s: KVM_IRQFD %s vector %u: %s", m->dev->name,
 			   assign ? "assign" : "deassign", v, strerror(errno));
@@ -97,6 +101,8 @@ static void vec_update(struct hv_msix *m, unsigned v)
 		hv_msi_route_update(m->dev->host->router, (unsigned)f->gsi, entry_addr(e), e->data);
 		if (ok != f->attached)
 			irqfd_ioctl(m, v, ok);
+		else if (f->attached)
+			hv_msi_router_sync(m->dev->host->router); /* a live irqfd's new target */
 		return;
 	}
 	if (ok && (m->pba[v / 64] >> (v % 64) & 1)) {

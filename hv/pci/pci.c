@@ -529,6 +529,13 @@ void hv_pci_host_destroy(struct hv_pci_host *host)
 {
 	const struct hv_pci_host_cfg *c = &host->cfg;
 
+	/* The VM goes away with its GSI routes and irqfds: undoing them one by
+	 * one would cost a KVM_SET_GSI_ROUTING (an SRCU grace period, 0.2-1.3 ms
+	 * on a loaded host) per MSI-X vector, and a workqueue flush per irqfd.
+	 * With vm_fd < 0, hv_msix_free() below leaves them to the VM's end. */
+	host->cfg.vm_fd = -1;
+	if (host->router)
+		hv_msi_router_forget_vm(host->router);
 	for (unsigned s = 1; s < HV_PCI_MAX_SLOTS; s++) {
 		struct hv_pci_dev *dev = host->slots[s];
 

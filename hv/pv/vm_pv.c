@@ -344,6 +344,11 @@ static void pv_vm_exit(struct hv_vm *vm)
 
 	if (!pv)
 		return;
+	/* The VM goes away with its doorbell ioeventfds: don't deassign them
+	 * one by one (an SRCU grace period each) when ports close below. */
+	pthread_mutex_lock(&pv->dev.lock);
+	pv->dev.vm_fd = -1;
+	pthread_mutex_unlock(&pv->dev.lock);
 	pv_store_proxy_stop(pv->store);
 	pv->store = NULL;
 	if (pv->introduced)

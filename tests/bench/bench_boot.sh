@@ -92,7 +92,7 @@ echo "$out"
 	echo
 	echo "## bench-boot, $(date -u '+%Y-%m-%d %H:%M') UTC"
 	echo
-	echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) CPUs, /dev/kvm $( [ -d /sys/module/kvm_pvm ] && echo PVM || echo hardware); commit $(git rev-parse --short HEAD 2>/dev/null); command \`make bench-boot\`."
+	echo "Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) CPUs, /dev/kvm $( [ -d /sys/module/kvm_pvm ] && echo PVM || echo hardware); commit $(git rev-parse --short HEAD 2>/dev/null); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (other jobs share the CPUs); command \`make bench-boot\`."
 	echo
 	echo '```'
 	echo "$out"

@@ -54,6 +54,16 @@ out=$(timeout 20 "$PVKVM" run --kernel "$G" --append h --mem 4G --smp 2 </dev/nu
 if [ $rc -eq 42 ]; then pass test_run_4g_guest_with_ram_above_hole_and_2_vcpus
 else fail test_run_4g_guest_with_ram_above_hole_and_2_vcpus "exit $rc, $(cat "$W/err")"; fi
 
+# The VM's kernel teardown runs in a reaper after our exit (hv/vm_reaper.c):
+# it holds no stdio (the command substitution ends) and is gone soon after.
+n=reaper-$$
+out=$(timeout 20 "$PVKVM" run --kernel "$G" --append h --mem 64M --name "$n" </dev/null 2>"$W/err"); rc=$?
+left=1
+for _ in $(seq 100); do pgrep -f "^pvkvm:$n\$" >/dev/null || { left=0; break; }; sleep 0.05; done
+if [ $rc -eq 42 ] && [ "$out" = "hello from pvh" ] && [ $left -eq 0 ]; then
+	pass test_run_vm_teardown_reaper_gone_after_exit
+else fail test_run_vm_teardown_reaper_gone_after_exit "exit $rc, output '$out', left $left: $(pgrep -af "pvkvm:$n")"; fi
+
 # The same guest from a domain XML file (config/ parser).
 cat >"$W/guest.xml" <<XML
 <domain type='pvkvm'>

@@ -730,6 +730,43 @@ static void test_msix_irqfd_gets_gsi_route_in_kvm(void)
 	close(kvm);
 }
 
+/* Routes reach KVM with their irqfds (msi_route.c): binding vectors of a
+ * function whose MSI-X is off commits nothing; the first deliverable vector
+ * commits every pending route at once. */
+static void test_msix_irqfd_routes_committed_when_vector_deliverable(void)
+{
+	struct hv_pci_host_cfg c;
+	struct hv_msi_route routes[4];
+	unsigned total = 99;
+	int kvm, vcpu, vm = kvm_vm_with_irqchip(&kvm, &vcpu), efd[2];
+
+	if (vm < 0) {
+		fprintf(stderr, "note: no KVM VM with irqchip here; irqfd test skipped\n");
+		return;
+	}
+	c = host_cfg(vm);
+	CU_ASSERT_FATAL(hv_iobus_init(&pio) == 0 && hv_iobus_init(&mmio) == 0);
+	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
+	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
+	for (unsigned i = 0; i < 2; i++) {
+		efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, i, efd[i]), 0);
+	}
+	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 2);
+	CU_ASSERT_EQUAL(total, 0); /* MSI-X off: no KVM_SET_GSI_ROUTING yet */
+	msix_setup_vector(0, 0xfee00000, 0x4040);
+	hv_msi_router_list(host.router, routes, 4, &total);
+	CU_ASSERT_EQUAL(total, 40 + 2); /* PIC+IOAPIC defaults and both routes */
+	CU_ASSERT_EQUAL(routes[0].data, 0x4040);
+	teardown();
+	close(efd[0]);
+	close(efd[1]);
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	close(kvm);
+}
+
 static void test_msix_irqfd_without_vm_is_enodev(void)
 {
 	setup();
@@ -937,6 +974,7 @@ int main(void)
 		T(test_intx_pin_line_and_level_follow_the_device),
 		T(test_intx_shared_gsi_stays_up_while_any_device_asserts),
 		T(test_msix_irqfd_gets_gsi_route_in_kvm),
+		T(test_msix_irqfd_routes_committed_when_vector_deliverable),
 		T(test_guest_probes_and_moves_bars_through_cf8),
 		T(test_guest_i8042_fe_stops_vm_for_reset),
 		T(test_i8042_fe_command_requests_reset),
