@@ -19,6 +19,7 @@
 #include "console.h"
 #include "device.h"
 #include "loader.h"
+#include "blkback_run.h"
 #include "net_run.h"
 #include "pv_command.h"
 #include "pv/store_dom.h"
@@ -61,6 +62,11 @@ static void run_usage(FILE *out)
 "                      served by an embedded backend thread; rate limits\n"
 "                      guest->host bytes/s (k, m, g: x1000); repeatable (vif/0, 1, ...).\n"
 "                      devices appear in the guest's store (see --store)\n"
+"  --disk SPEC         a pvblk disk served by an embedded backend thread\n"
+"                      (repeatable, up to 8; vbd 51712, 51728, ...), SPEC =\n"
+"                      PATH[,format=raw|qcow2][,io=io_uring|native|threads]\n"
+"                      [,cache=none|writeback][,readonly][,discard=unmap]\n"
+"                      [,sector-size=512|4096][,queues=N][,poll-us=N]\n"
 "\n"
 "Run directory ($PVKVM_RUN_DIR, default /run/pvkvm as root): NAME.pid,\n"
 "NAME.info, NAME.console, store.sock, domid/N.lock (each running guest holds\n"
@@ -75,7 +81,7 @@ static void run_usage(FILE *out)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_SMP, OPT_NAME, OPT_CONSOLE,
        OPT_DAEMONIZE, OPT_HUGEPAGES, OPT_ON_REBOOT, OPT_STORE,
-       OPT_NIC };
+       OPT_NIC, OPT_DISK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -90,6 +96,7 @@ static const struct option run_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "nic", required_argument, NULL, OPT_NIC },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -105,6 +112,16 @@ static int run_opt(struct hv_run_opts *o, int c, const char *arg)
 	case OPT_CONSOLE: return hv_run_opts_set(&o->console, arg);
 	case OPT_DAEMONIZE: o->daemonize = true; return 0;
 	case OPT_HUGEPAGES: o->hugepages = true; return 0;
+	case OPT_DISK: {
+		char why[256];
+
+		if (o->nr_disks == BLKBACK_RUN_MAX_DISKS || blkback_run_disk_check(arg, why, sizeof(why))) {
+			fprintf(stderr, "pvkvm run: --disk: %s\n",
+				o->nr_disks == BLKBACK_RUN_MAX_DISKS ? "at most 8 disks" : why);
+			return -1;
+		}
+		return hv_run_opts_set(&o->disks[o->nr_disks++], arg);
+	}
 	case OPT_NIC:
 		if (o->nr_nics == HV_MAX_NICS) {
 			fprintf(stderr, "pvkvm run: at most %d --nic\n", HV_MAX_NICS);
@@ -300,6 +317,29 @@ static int run_nics_start(struct run_state *s, struct hv_vm *vm, struct net_run 
 	return r;
 }
 
+/* The --disk disks: embedded blkback threads on the guest's control socket;
+ * each creates its vbd once the guest is introduced to the store. */
+static int run_disks_start(struct run_state *s, struct hv_vm *vm, struct blkback_run_disks **disks)
+{
+	char dir[256], ctl[320];
+	int r;
+
+	if (!s->opts->nr_disks)
+		return 0;
+	if (!s->store) {
+		fprintf(stderr, "pvkvm run: --disk needs a run directory and a store\n");
+		return -ENOTCONN;
+	}
+	if ((r = hv_rundir_path(dir, sizeof(dir), true)) < 0)
+		return r;
+	snprintf(ctl, sizeof(ctl), "%s/%s.ctl", dir, vm->name);
+	r = blkback_run_disks_start(disks, s->opts->disks, s->opts->nr_disks, ctl,
+				    hv_store_socket(s->store), vm->domid);
+	if (r < 0)
+		fprintf(stderr, "pvkvm run: disks: %s\n", strerror(-r));
+	return r;
+}
+
 /* Builds, loads and runs the VM once.  Returns the exit status, or -1 to
  * reboot.  After the final run the VM (devices gone, vCPUs stopped) is left
  * in *last for run_main() to destroy once the run directory is clean. */
@@ -313,6 +353,7 @@ static int run_once(struct run_state *s, struct hv_vm **last)
 	struct hv_boot boot = { .kernel = s->opts->kernel, .initrd = s->opts->initrd, .cmdline = s->opts->cmdline };
 	struct hv_vm *vm;
 	struct net_run *net = NULL;
+	struct blkback_run_disks *disks = NULL;
 	const char *what = NULL;
 	char err[512];
 	int r, status;
@@ -333,7 +374,7 @@ static int run_once(struct run_state *s, struct hv_vm **last)
 		hv_vm_destroy(vm);
 		return PV_EXIT_HOST;
 	}
-	if ((r = run_nics_start(s, vm, &net)) < 0) {
+	if ((r = run_nics_start(s, vm, &net)) < 0 || (r = run_disks_start(s, vm, &disks)) < 0) {
 		status = r == -EINVAL ? PV_EXIT_USER : PV_EXIT_HOST;
 		goto out;
 	}
@@ -354,6 +395,7 @@ static int run_once(struct run_state *s, struct hv_vm **last)
 out:
 	hv_vm_stop_vcpus(vm);
 	net_run_stop(net);
+	blkback_run_disks_stop(disks);
 	hv_devices_exit(vm);
 	if (status >= 0)
 		*last = vm;

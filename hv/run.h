@@ -26,6 +26,8 @@ struct hv_run_opts {
 	enum hv_store_mode store_mode;
 	char *nics[HV_MAX_NICS]; /* owned: --nic specs for backend/net/net_run.h */
 	unsigned nr_nics;
+	char *disks[8];        /* owned: --disk specs, served by embedded blkback threads */
+	unsigned nr_disks;
 };
 
 void hv_run_opts_free(struct hv_run_opts *opts);

@@ -22,6 +22,9 @@ void hv_run_opts_free(struct hv_run_opts *o)
 	free(o->cmdline);
 	free(o->console);
 	o->kernel = o->initrd = o->cmdline = o->console = NULL;
+	for (unsigned i = 0; i < o->nr_disks; i++)
+		free(o->disks[i]);
+	o->nr_disks = 0;
 	for (unsigned i = 0; i < o->nr_nics; i++)
 		free(o->nics[i]);
 	o->nr_nics = 0;
@@ -80,6 +83,29 @@ static int xml_console(struct hv_run_opts *o, const struct cfg_console *c)
 	return hv_run_opts_set(&o->console, "stdio");
 }
 
+/* <disk bus='pv'> -> the --disk SPEC the embedded backend parses. */
+static int xml_disks(struct hv_run_opts *o, const struct cfg_domain *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->nr_disks; i++) {
+		const struct cfg_disk *k = &d->disks[i];
+		char spec[4200];
+
+		if (k->bus != CFG_BUS_PV || i >= sizeof(o->disks) / sizeof(o->disks[0])) {
+			snprintf(err, errlen, "%s:%d: only up to 8 <disk> with <target bus='pv'> are attached "
+				 "by pvkvm run yet", d->file, k->line);
+			return -1;
+		}
+		snprintf(spec, sizeof(spec), "%s,format=%s,io=%s,cache=%s,discard=%s%s", k->source,
+			 cfg_disk_format_name(k->format), cfg_disk_io_name(k->io),
+			 cfg_disk_cache_name(k->cache), cfg_disk_discard_name(k->discard),
+			 k->readonly ? ",readonly" : "");
+		if (hv_run_opts_set(&o->disks[o->nr_disks], spec) < 0)
+			return -1;
+		o->nr_disks++;
+	}
+	return 0;
+}
+
 /* <interface type='ethernet'> with model pv -> --nic specs (outbound
  * bandwidth, libvirt's KiB/s, limits guest->host). */
 static int xml_nics(struct hv_run_opts *o, const struct cfg_domain *d, char *err, size_t errlen)
@@ -118,12 +144,7 @@ static int xml_to_opts(struct hv_run_opts *o, const struct cfg_domain *d, char *
 		snprintf(err, errlen, "%s: <os> has no <kernel> (firmware boot is not supported yet)", d->file);
 		return -ENOTSUP;
 	}
-	if (d->nr_disks) {
-		snprintf(err, errlen, "%s: <disk> devices are not attached by pvkvm run yet; "
-			 "remove them to boot the kernel alone", d->file);
-		return -ENOTSUP;
-	}
-	if (xml_nics(o, d, err, errlen) < 0)
+	if (xml_disks(o, d, err, errlen) < 0 || xml_nics(o, d, err, errlen) < 0)
 		return -ENOTSUP;
 	if (strlen(d->name) >= sizeof(o->name)) {
 		snprintf(err, errlen, "%s: domain name longer than %zu bytes", d->file, sizeof(o->name) - 1);

@@ -1,7 +1,8 @@
 # frontend-guest/core/: the portable frontend core.  Environments compile the
 # sources themselves (the mini-guest with its freestanding flags); the host
 # build makes a library for the harness and unit tests.
-FRONT_CORE_SRCS := $(addprefix frontend-guest/core/,pvfront.c pvfront_xs.c pvfront_bus.c tests/pvtest_front.c netfront.c)
+FRONT_CORE_SRCS := $(addprefix frontend-guest/core/,pvfront.c pvfront_xs.c pvfront_bus.c tests/pvtest_front.c \
+	netfront.c blkfront.c blkfront_bus.c)
 $(B)/obj/frontend-guest/core/tests/%.o: CPPFLAGS_PV += -Ifrontend-guest/core
 $(B)/obj/frontend-guest/core/%.o: CFLAGS_PV += -ffreestanding
 $(B)/lib/libpvfront.a: $(patsubst %.c,$(B)/obj/%.o,$(FRONT_CORE_SRCS))

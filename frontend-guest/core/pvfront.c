@@ -90,6 +90,11 @@ int pvfront_gnt_grant(struct pvfront *f, uint16_t domid, uint64_t gfn, bool read
 		uint64_t bit = UINT64_C(1) << (g % 64);
 		struct pvkvm_grant_entry *e;
 
+		/* Skip full words: a 1 MiB request takes 256 references. */
+		if (g % 64 == 0 && f->gnt_used[g / 64] == UINT64_MAX) {
+			g += 63;
+			continue;
+		}
 		if (f->gnt_used[g / 64] & bit)
 			continue;
 		f->gnt_used[g / 64] |= bit;

@@ -82,9 +82,11 @@ static int irqfd_ioctl(struct hv_msix *m, unsigned v, bool assign)
 	if (assign && (r = hv_msi_router_sync(m->dev->host->router)) < 0)
 		return r;
 	if (ioctl(m->dev->host->cfg.vm_fd, KVM_IRQFD, &req) < 0) {
+		int err = errno; /* the log below may change errno */
+
 		pv_log_err(TAG, "%s: KVM_IRQFD %s vector %u: %s", m->dev->name,
-			   assign ? "assign" : "deassign", v, strerror(errno));
-		return -errno;
+			   assign ? "assign" : "deassign", v, strerror(err));
+		return -err;
 	}
 	m->irqfd[v].attached = assign;
 	return 0;
@@ -266,8 +268,13 @@ bool hv_msix_bar_access(struct hv_msix *m, unsigned bar, uint64_t offset, void *
 	}
 	if (offset >= m->pba_off && offset < m->pba_off + plen) {
 		if (!is_write) {
-			if (len > m->pba_off + plen - offset)
-				len = (unsigned)(m->pba_off + plen - offset);
+			uint64_t left = m->pba_off + plen - offset;
+
+			/* Bytes past the PBA read as zero, not as the caller's buffer. */
+			if (len > left) {
+				memset((uint8_t *)data + left, 0, len - left);
+				len = (unsigned)left;
+			}
 			pthread_mutex_lock(&m->lock);
 			pba_read(m, offset - m->pba_off, data, len);
 			pthread_mutex_unlock(&m->lock);

@@ -11,8 +11,7 @@ if ! command -v iasl >/dev/null; then
 fi
 tool=$B/tests/test_acpi
 [ -x "$tool" ] || { fail hv_acpi_iasl "$tool not built"; exit 0; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+lib_workdir
 
 # disasm_ok N: dump the tables for N vCPUs and disassemble each one.
 disasm_ok() {

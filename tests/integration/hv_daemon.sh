@@ -10,7 +10,7 @@ cleanup() {
 	rm -rf "$W" "$PVKVM_RUN_DIR"
 }
 trap cleanup EXIT
-if ! have_kvm; then skip hv_daemon "no usable /dev/kvm"; exit 0; fi
+need_kvm hv_daemon "no usable /dev/kvm"
 
 # The echo guest: prints "ready", then echoes what arrives on COM1.
 out=$(timeout 20 "$PVKVM" run --daemonize --name dtest --kernel "$G" --append e --mem 32M 2>&1); rc=$?

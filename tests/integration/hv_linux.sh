@@ -15,7 +15,7 @@ W=$(mktemp -d)
 export PVKVM_RUN_DIR=$W/run
 trap 'rm -rf "$W"' EXIT
 
-if ! have_kvm; then skip hv_linux "no usable /dev/kvm"; exit 0; fi
+need_kvm hv_linux "no usable /dev/kvm"
 if [ $full = 1 ] && [ -d /sys/module/kvm_pvm ]; then
 	skip check_linux_boot_to_busybox "/dev/kvm is PVM (kvm_pvm): guest kernel code is emulated ~4000x slower, a full Linux boot needs hardware-assisted KVM"
 	exit 0

@@ -8,7 +8,7 @@ export PVKVM_RUN_DIR=$(mktemp -d)
 W=$(mktemp -d)
 trap 'rm -rf "$W" "$PVKVM_RUN_DIR"' EXIT
 
-if ! have_kvm; then skip hv_run "no usable /dev/kvm"; exit 0; fi
+need_kvm hv_run "no usable /dev/kvm"
 
 # expect_error NAME PATTERN ARGS...: non-zero exit below 128 (no signal, no
 # core dump) and exactly one line on stderr matching PATTERN.

@@ -4,42 +4,19 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-ELF=$B/guest/mini.elf
 T=${MINI_TIMEOUT:-30}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+lib_workdir
 
 # qemu_run NAME CMDLINE [MEM]: output in $work/NAME.q, exit status in $work/NAME.q.rc
-qemu_run() {
-	local rc=0
-	timeout "$T" qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M microvm \
-		-nodefaults -no-reboot -nographic -serial stdio -m "${3:-64M}" \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" -append "$2" \
-		</dev/null >"$work/$1.q" 2>&1 || rc=$?
-	echo "$rc" >"$work/$1.q.rc"
-}
+qemu_run() { mini_qemu "$work/$1.q" "${3:-64M}" "$2"; }
 pvkvm_run() {
 	local rc=0
 	timeout "$T" "$PVKVM" run --kernel "$ELF" --mem "${3:-64M}" --append "$2" \
 		</dev/null >"$work/$1.p" 2>&1 || rc=$?
 	echo "$rc" >"$work/$1.p.rc"
 }
-# expect_run TEST FILE STATUS GREP: PASS when FILE's VMM exited STATUS and printed GREP.
-expect_run() {
-	local rc; rc=$(cat "$2.rc")
-	if [ "$rc" != "$3" ]; then
-		fail "$1" "exit status $rc, want $3; output: $(tail -n 3 "$2" | tr '\r\n' '  ')"
-	elif ! grep -q -- "$4" "$2"; then
-		fail "$1" "no '$4' in output: $(tail -n 3 "$2" | tr '\r\n' '  ')"
-	else
-		pass "$1"
-	fi
-}
 
-if [ ! -f "$ELF" ]; then
-	fail test_mini_elf_built "$ELF missing (run make)"
-	exit 0
-fi
+need_mini_elf test_mini_elf_built
 if ! grep -q 'Xen' <(readelf -n "$ELF" 2>/dev/null); then
 	fail test_mini_elf_has_pvh_note "no Xen ELF note in $ELF"
 else
@@ -60,13 +37,13 @@ else
 	qemu_run bad "test=no-such-program"
 	qemu_run big "test=selftest" 5G
 	# QEMU's isa-debug-exit turns status S into (S<<1)|1.
-	expect_run test_mini_demo_boots_on_qemu "$work/demo.q" 1 '^demo OK'
-	expect_run test_mini_exit_status_reaches_shell_on_qemu "$work/exit.q" 15 'exit status 7'
-	expect_run test_mini_selftest_passes_on_qemu "$work/self.q" 1 '^selftest OK'
-	expect_run test_mini_exception_is_reported_not_triple_fault "$work/fault.q" 253 'CPU exception 14 (#PF'
-	expect_run test_mini_unknown_program_is_usage_error "$work/bad.q" 5 'unknown program'
+	expect_output test_mini_demo_boots_on_qemu "$work/demo.q" 1 '^demo OK'
+	expect_output test_mini_exit_status_reaches_shell_on_qemu "$work/exit.q" 15 'exit status 7'
+	expect_output test_mini_selftest_passes_on_qemu "$work/self.q" 1 '^selftest OK'
+	expect_output test_mini_exception_is_reported_not_triple_fault "$work/fault.q" 253 'CPU exception 14 (#PF'
+	expect_output test_mini_unknown_program_is_usage_error "$work/bad.q" 5 'unknown program'
 	# 5 GiB: RAM above the PCI hole (above 4 GiB) is mapped, probed and allocatable.
-	expect_run test_mini_ram_above_4g_is_mapped_on_qemu "$work/big.q" 1 '^selftest OK'
+	expect_output test_mini_ram_above_4g_is_mapped_on_qemu "$work/big.q" 1 '^selftest OK'
 	# PCI discovery needs a 0xcf8 bus: QEMU -M pc (SeaBIOS is emulated at CPL0 here: ~5-10 s).
 	rc=0
 	timeout 90 qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M pc -nodefaults \
@@ -101,15 +78,15 @@ pvkvm_run exit "test=exit:7"
 pvkvm_run self "test=selftest"
 pvkvm_run fault "test=fault"
 pvkvm_run big "test=selftest" 5G
-expect_run test_mini_demo_boots_on_pvkvm "$work/demo.p" 0 '^demo OK'
-expect_run test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit status 7'
-expect_run test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
-expect_run test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
-expect_run test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
+expect_output test_mini_demo_boots_on_pvkvm "$work/demo.p" 0 '^demo OK'
+expect_output test_mini_exit_status_reaches_shell_on_pvkvm "$work/exit.p" 7 'exit status 7'
+expect_output test_mini_selftest_passes_on_pvkvm "$work/self.p" 0 '^selftest OK'
+expect_output test_mini_exception_is_reported_on_pvkvm "$work/fault.p" 126 'CPU exception 14 (#PF'
+expect_output test_mini_ram_above_4g_is_mapped_on_pvkvm "$work/big.p" 0 '^selftest OK'
 # pvkvm's own CPUID leaves, read at CPL0 by the trampoline (CPL3 CPUID is the host's on PVM).
-expect_run test_mini_sees_pvkvm_signature_and_tsc_leaf "$work/demo.p" 0 \
+expect_output test_mini_sees_pvkvm_signature_and_tsc_leaf "$work/demo.p" 0 \
 	'^mini: hypervisor signature "pvkvmpvkvmpv" max leaf 0x40000010 (cpuid at CPL0'
-expect_run test_mini_clock_comes_from_pvkvm_tsc_leaf "$work/demo.p" 0 '^mini: tsc [0-9]* kHz (from cpuid 0x40000010)'
+expect_output test_mini_clock_comes_from_pvkvm_tsc_leaf "$work/demo.p" 0 '^mini: tsc [0-9]* kHz (from cpuid 0x40000010)'
 if [ $have_qemu = 1 ]; then
 	# Facts both VMMs must agree on: command line, options, CPU identity, the verdict.
 	pat='^mini: (cpl|command line|option|cpu vendor|cpu brand|cpu family|cpu features)|^demo OK'

@@ -6,15 +6,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-ELF=$B/guest/mini.elf
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if ! have_kvm || ! command -v qemu-system-x86_64 >/dev/null; then
-	skip test_mini_nvme "needs /dev/kvm and qemu-system-x86_64"
-	exit 0
-fi
-[ -f "$ELF" ] || { fail test_mini_nvme "$ELF missing (run make)"; exit 0; }
+lib_workdir
+need_qemu_kvm test_mini_nvme
+need_mini_elf test_mini_nvme
 img=$work/nvme.img
 truncate -s 32M "$img"
 rc=0

@@ -6,43 +6,19 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-ELF=$B/guest/mini.elf
 T=${MINI_TIMEOUT:-60}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+lib_workdir
 img=$work/disk.img
 
-if ! have_kvm || ! command -v qemu-system-x86_64 >/dev/null; then
-	skip test_mini_virtio_blk "needs /dev/kvm and qemu-system-x86_64"
-	exit 0
-fi
-if [ ! -f "$ELF" ]; then
-	fail test_mini_virtio_blk "$ELF missing (run make)"
-	exit 0
-fi
+need_qemu_kvm test_mini_virtio_blk
+need_mini_elf test_mini_virtio_blk
 truncate -s 16M "$img"
 
 # run NAME "QEMU DEVICE ARGS" "GUEST CMDLINE": output in $work/NAME, status in $work/NAME.rc
-run() {
-	local rc=0
-	# shellcheck disable=SC2086
-	timeout "$T" qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -M microvm \
-		-nodefaults -no-reboot -nographic -serial stdio -m 128M \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" $2 -append "$3" \
-		</dev/null >"$work/$1" 2>&1 || rc=$?
-	echo "$rc" >"$work/$1.rc"
-}
+# shellcheck disable=SC2086
+run() { mini_qemu "$work/$1" 128M "$3" $2; }
 # expect TEST NAME STATUS GREP (QEMU exit status is (S<<1)|1)
-expect() {
-	local rc; rc=$(cat "$work/$2.rc")
-	if [ "$rc" != "$3" ]; then
-		fail "$1" "exit status $rc, want $3: $(tr -d '\r' <"$work/$2" | tail -n 4 | tr '\n' ' ')"
-	elif ! grep -q -- "$4" "$work/$2"; then
-		fail "$1" "no '$4': $(tr -d '\r' <"$work/$2" | tail -n 4 | tr '\n' ' ')"
-	else
-		pass "$1"
-	fi
-}
+expect() { expect_output "$1" "$work/$2" "$3" "$4"; }
 drive="-drive id=d0,file=$img,format=raw,if=none,cache=writeback -device virtio-blk-device,drive=d0"
 
 run write "$drive" "test=blk rw=write bs=64k qd=8 size=8M loops=1 runtime=0 verify=1 seed=77"

@@ -8,35 +8,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-ELF=$B/guest/mini.elf
 T=${MINI_TIMEOUT:-30}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! have_kvm; then
-	skip test_pv_domains "/dev/kvm not usable"
-	exit 0
-fi
-if [ ! -f "$ELF" ]; then
-	fail test_pv_domains_mini_elf_built "$ELF missing (run make)"
-	exit 0
-fi
+lib_workdir
+need_kvm test_pv_domains
+need_mini_elf test_pv_domains_mini_elf_built
 export PVKVM_RUN_DIR=$work/run
 mkdir -p "$PVKVM_RUN_DIR"
 SOCK=$PVKVM_RUN_DIR/store.sock
 
-# run NAME APPEND [EXTRA...]: output in $work/NAME.out, status in $work/NAME.rc
-run() {
-	local name=$1 append=$2 rc=0; shift 2
-	timeout "$T" "$PVKVM" -v run --name "$name" --kernel "$ELF" --mem 64M --append "$append" "$@" \
-		</dev/null >"$work/$name.out" 2>&1 || rc=$?
-	echo "$rc" >"$work/$name.rc"
-}
 st() { timeout 5 "$PVKVM" store --socket "$SOCK" "$@" 2>/dev/null; }
 # wait_key PATH VALUE: until the store has PATH = VALUE (10 s)
 wait_key() {
@@ -49,10 +28,10 @@ tail_of() { tail -n 3 "$work/$1.out" | tr '\r\n' '  '; }
 # 1. No store running: the first guest embeds one on store.sock; a second
 #    guest started meanwhile uses it, gets domain 2, and both trees are seen
 #    by `pvkvm store`; `pvkvm list` shows the ids.
-run a "test=pv:store host=1" &
+mini_pvkvm a "test=pv:store host=1" &
 ga=$!
 ok_a=0; wait_key /local/domain/1/data/mini hello-store && ok_a=1
-run b "test=pv:store host=1" &
+mini_pvkvm b "test=pv:store host=1" &
 gb=$!
 ok_b=0; wait_key /local/domain/2/data/mini hello-store && ok_b=1
 list=$("$PVKVM" list)
@@ -92,19 +71,19 @@ fi
 
 # 2. --store daemon without a store fails; the VMM's ring page and a guest's
 #    own page both work against the embedded store.
-run nodaemon "test=pv:hcall" --store daemon
+mini_pvkvm nodaemon "test=pv:hcall" --store daemon
 if [ "$(rc_of nodaemon)" = 2 ] && grep -q "no store answers" "$work/nodaemon.out"; then
 	pass test_store_daemon_mode_fails_without_a_store
 else
 	fail test_store_daemon_mode_fails_without_a_store "exit $(rc_of nodaemon): $(tail_of nodaemon)"
 fi
-run vmmring "test=pv:store" --store embedded
+mini_pvkvm vmmring "test=pv:store" --store embedded
 if [ "$(rc_of vmmring)" = 0 ] && grep -q "(the VMM's)" "$work/vmmring.out" && grep -q "pv: store ok" "$work/vmmring.out"; then
 	pass test_guest_uses_vmm_reserved_store_ring_page
 else
 	fail test_guest_uses_vmm_reserved_store_ring_page "exit $(rc_of vmmring): $(tail_of vmmring)"
 fi
-run guestring "test=pv:store ring=guest"
+mini_pvkvm guestring "test=pv:store ring=guest"
 if [ "$(rc_of guestring)" = 0 ] && grep -q "(the guest's)" "$work/guestring.out" && grep -q "pv: store ok" "$work/guestring.out"; then
 	pass test_guest_supplied_store_ring_page_still_works
 else
@@ -117,13 +96,13 @@ fi
 pids+=($!)
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 st write /local/domain/1/data/stale left-by-a-dead-guest >/dev/null
-run embedded "test=pv:hcall" --store embedded
+mini_pvkvm embedded "test=pv:hcall" --store embedded
 if [ "$(rc_of embedded)" = 1 ] && grep -q "already answers" "$work/embedded.out"; then
 	pass test_store_embedded_mode_refuses_a_running_store
 else
 	fail test_store_embedded_mode_refuses_a_running_store "exit $(rc_of embedded): $(tail_of embedded)"
 fi
-run d "test=pv:store host=1" &
+mini_pvkvm d "test=pv:store host=1" &
 gd=$!
 ok_d=0; wait_key /local/domain/1/data/mini hello-store && ok_d=1
 stale=$(st read /local/domain/1/data/stale || echo gone)
@@ -155,13 +134,13 @@ fi
 #    the freed domid 1 and starts without the dead guest's keys.
 kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; pids=()
 rm -f "$SOCK"
-run k "test=pv:store host=1" 2>/dev/null &
+mini_pvkvm k "test=pv:store host=1" 2>/dev/null &
 gk=$!
 ok_k=0; wait_key /local/domain/1/data/mini hello-store && ok_k=1
 st write /local/domain/1/data/leftover x >/dev/null
 kill -9 "$(cat "$PVKVM_RUN_DIR/k.pid")" 2>/dev/null
 wait "$gk"
-run l "test=pv:store host=1" &
+mini_pvkvm l "test=pv:store host=1" &
 gl=$!
 ok_l=0; wait_key /local/domain/1/data/mini hello-store && ok_l=1
 left=$(st read /local/domain/1/data/leftover || echo gone)

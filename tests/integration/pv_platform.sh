@@ -7,67 +7,37 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-ELF=$B/guest/mini.elf
 T=${MINI_TIMEOUT:-30}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-if ! have_kvm; then
-	skip test_pv_platform "/dev/kvm not usable"
-	exit 0
-fi
-if [ ! -f "$ELF" ]; then
-	fail test_pv_mini_elf_built "$ELF missing (run make)"
-	exit 0
-fi
+lib_workdir
+need_kvm test_pv_platform
+need_mini_elf test_pv_mini_elf_built
 export PVKVM_RUN_DIR=$work/run
 mkdir -p "$PVKVM_RUN_DIR"
 
-# run NAME APPEND [EXTRA...]: output in $work/NAME.out, status in $work/NAME.rc
-run() {
-	local name=$1 append=$2 rc=0; shift 2
-	timeout "$T" "$PVKVM" -v run --name "$name" --kernel "$ELF" --mem 64M --append "$append" "$@" \
-		</dev/null >"$work/$name.out" 2>&1 || rc=$?
-	echo "$rc" >"$work/$name.rc"
-}
-# expect NAME STATUS GREP
-expect() {
-	local rc; rc=$(cat "$work/$1.rc")
-	if [ "$rc" != "$2" ]; then
-		fail "$3" "exit status $rc, want $2: $(tail -n 3 "$work/$1.out" | tr '\r\n' '  ')"
-	elif ! grep -q -- "$4" "$work/$1.out"; then
-		fail "$3" "no '$4' in output: $(tail -n 3 "$work/$1.out" | tr '\r\n' '  ')"
-	else
-		pass "$3"
-	fi
-}
+# expect NAME STATUS TEST GREP
+expect() { expect_output "$3" "$work/$1.out" "$2" "$4" "$work/$1.rc"; }
 
-run hcall "test=pv:hcall"
+mini_pvkvm hcall "test=pv:hcall"
 expect hcall 0 test_pv_hypercalls_and_hostile_arguments_in_mini_guest "pv: hcall ok"
-run smp "test=pv:smp" --smp 3
+mini_pvkvm smp "test=pv:smp" --smp 3
 expect smp 0 test_pv_vcpu_up_starts_every_secondary_vcpu "pv: smp 3 vcpus up"
-run off "test=pv:poweroff"
+mini_pvkvm off "test=pv:poweroff"
 expect off 0 test_pv_shutdown_poweroff_stops_the_vm "guest asked for poweroff"
-run reboot "test=pv:reboot" --on-reboot destroy
+mini_pvkvm reboot "test=pv:reboot" --on-reboot destroy
 expect reboot 0 test_pv_shutdown_reboot_follows_on_reboot "guest asked for reboot"
-run crash "test=pv:crash"
+mini_pvkvm crash "test=pv:crash"
 expect crash 3 test_pv_shutdown_crash_exits_with_crash_status "guest asked for crash"
 
 "$B/bin/pvkvm-stored" --socket "$PVKVM_RUN_DIR/store.sock" >"$work/stored.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$PVKVM_RUN_DIR/store.sock" ] && break; sleep 0.1; done
 
-run store "test=pv:store"
+mini_pvkvm store "test=pv:store"
 expect store 0 test_pv_store_ring_round_trip_through_proxy "pv: store ok"
 
 # Against the host's view: pvkvm store reads what the guest wrote; the guest
 # echoes what the host wrote (its watch fires).
-run storehost "test=pv:store host=1" &
+mini_pvkvm storehost "test=pv:store host=1" &
 guest=$!
 st() { timeout 5 "$PVKVM" store --socket "$PVKVM_RUN_DIR/store.sock" "$@" 2>/dev/null; }
 seen=""
@@ -85,7 +55,7 @@ fi
 
 # Self-test: the guest waits for its device; the test backend creates it once
 # the guest's control socket exists, then serves it.
-run pvtest "test=pv:pvtest rounds=500" &
+mini_pvkvm pvtest "test=pv:pvtest rounds=500" &
 guest=$!
 for _ in $(seq 100); do [ -S "$PVKVM_RUN_DIR/pvtest.ctl" ] && break; sleep 0.1; done
 back_rc=0

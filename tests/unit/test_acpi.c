@@ -3,7 +3,6 @@
  *
  * `test_acpi --dump DIR --smp N` writes each ACPI table to DIR/<sig>.dat
  * instead, for tests/integration/hv_acpi_iasl.sh to disassemble with iasl. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "acpi.h"
 #include "mptable.h"
+#include "cunit_main.h"
 
 #define GPA 0xe0000ull
 #define BUF_LEN 0x10000
@@ -316,11 +316,18 @@ static int dump_tables(const char *dir, unsigned nr_cpus)
 	return bad;
 }
 
+static const struct cunit_test acpi_tests[] = {
+	CUNIT_TEST(test_rsdp_v2_checksums_and_pointers),
+	CUNIT_TEST(test_every_table_sums_to_zero_and_rsdt_matches_xsdt),
+	CUNIT_TEST(test_fadt_is_hw_reduced_and_points_to_valid_dsdt),
+	CUNIT_TEST(test_madt_lists_one_local_apic_per_vcpu),
+	CUNIT_TEST(test_mcfg_describes_ecam_for_bus_0),
+	CUNIT_TEST(test_bad_config_and_small_buffer_are_refused),
+	CUNIT_TEST(test_mptable_checksums_and_processor_entries),
+};
+
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
-
 	if (argc == 5 && !strcmp(argv[1], "--dump") && !strcmp(argv[3], "--smp"))
 		return dump_tables(argv[2], (unsigned)strtoul(argv[4], NULL, 10));
 	if (argc != 1) {
@@ -329,22 +336,6 @@ int main(int argc, char **argv)
 	}
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("acpi", NULL, NULL);
-	CU_add_test(s, "test_rsdp_v2_checksums_and_pointers", test_rsdp_v2_checksums_and_pointers);
-	CU_add_test(s, "test_every_table_sums_to_zero_and_rsdt_matches_xsdt",
-		    test_every_table_sums_to_zero_and_rsdt_matches_xsdt);
-	CU_add_test(s, "test_fadt_is_hw_reduced_and_points_to_valid_dsdt",
-		    test_fadt_is_hw_reduced_and_points_to_valid_dsdt);
-	CU_add_test(s, "test_madt_lists_one_local_apic_per_vcpu",
-		    test_madt_lists_one_local_apic_per_vcpu);
-	CU_add_test(s, "test_mcfg_describes_ecam_for_bus_0", test_mcfg_describes_ecam_for_bus_0);
-	CU_add_test(s, "test_bad_config_and_small_buffer_are_refused",
-		    test_bad_config_and_small_buffer_are_refused);
-	CU_add_test(s, "test_mptable_checksums_and_processor_entries",
-		    test_mptable_checksums_and_processor_entries);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("acpi", NULL, NULL, acpi_tests);
+	return cunit_run_all();
 }

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
 
 #include "cfg_image.h"
 #include "test_config.h"
+#include "cunit_main.h"
 
 #define EXAMPLES_DIR "config/examples"
 
@@ -505,30 +505,25 @@ static void test_parser_is_reusable_across_documents(void)
 	cfg_diag_free(&diag);
 }
 
+static const struct cunit_test config_tests[] = {
+	CUNIT_TEST_BARE(test_every_example_validates),
+	CUNIT_TEST_BARE(test_roundtrip_every_example_is_identity),
+	CUNIT_TEST_BARE(test_roundtrip_keeps_special_characters),
+	CUNIT_TEST_BARE(test_defaults_are_filled_in),
+	CUNIT_TEST_BARE(test_example_values_are_read),
+	CUNIT_TEST_BARE(test_memory_units_convert_to_kib),
+	CUNIT_TEST_BARE(test_kernel_kinds_are_recognised),
+	CUNIT_TEST_BARE(test_hostile_elf_headers_are_not_pvh),
+	CUNIT_TEST_BARE(test_default_mac_is_stable_unicast_and_distinct),
+	CUNIT_TEST_BARE(test_load_parses_and_checks),
+	CUNIT_TEST_BARE(test_parser_is_reusable_across_documents),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("config", test_cfg_fixtures_create, test_cfg_fixtures_remove);
-	CU_add_test(s, "every_example_validates", test_every_example_validates);
-	CU_add_test(s, "roundtrip_every_example_is_identity", test_roundtrip_every_example_is_identity);
-	CU_add_test(s, "roundtrip_keeps_special_characters", test_roundtrip_keeps_special_characters);
-	CU_add_test(s, "defaults_are_filled_in", test_defaults_are_filled_in);
-	CU_add_test(s, "example_values_are_read", test_example_values_are_read);
-	CU_add_test(s, "memory_units_convert_to_kib", test_memory_units_convert_to_kib);
-	CU_add_test(s, "kernel_kinds_are_recognised", test_kernel_kinds_are_recognised);
-	CU_add_test(s, "hostile_elf_headers_are_not_pvh", test_hostile_elf_headers_are_not_pvh);
-	CU_add_test(s, "default_mac_is_stable_unicast_and_distinct",
-		    test_default_mac_is_stable_unicast_and_distinct);
-	CU_add_test(s, "load_parses_and_checks", test_load_parses_and_checks);
-	CU_add_test(s, "parser_is_reusable_across_documents", test_parser_is_reusable_across_documents);
+	CUNIT_SUITE("config", test_cfg_fixtures_create, test_cfg_fixtures_remove, config_tests);
 	test_cfg_add_invalid_suite();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run_all();
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket against hostile peers: each bad peer is disconnected,
  * an attached backend keeps working, the VMM never crashes. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "ctl_msg.h"
 #include "harness.h"
 #include "pvback.h"
+#include "cunit_main.h"
 
 static struct harness_guest *g;
 static struct pvback_dom *be;
@@ -219,23 +219,20 @@ static void test_connection_flood_is_bounded(void)
 	assert_good_backend_alive();
 }
 
+static const struct cunit_test ctl_tests[] = {
+	CUNIT_TEST_BARE(test_truncated_header_disconnects_that_peer_only),
+	CUNIT_TEST_BARE(test_length_mismatch_and_oversized_messages_disconnect),
+	CUNIT_TEST_BARE(test_bad_magic_version_and_type_disconnect),
+	CUNIT_TEST_BARE(test_fds_from_peer_disconnect_and_are_closed),
+	CUNIT_TEST_BARE(test_bad_device_names_and_out_of_order_requests_disconnect),
+	CUNIT_TEST_BARE(test_hostile_peer_cannot_steal_bound_port),
+	CUNIT_TEST_BARE(test_connection_flood_is_bounded),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("ctl", ctl_init, ctl_clean);
-	CU_add_test(s, "truncated_header_disconnects_that_peer_only", test_truncated_header_disconnects_that_peer_only);
-	CU_add_test(s, "length_mismatch_and_oversized_messages_disconnect", test_length_mismatch_and_oversized_messages_disconnect);
-	CU_add_test(s, "bad_magic_version_and_type_disconnect", test_bad_magic_version_and_type_disconnect);
-	CU_add_test(s, "fds_from_peer_disconnect_and_are_closed", test_fds_from_peer_disconnect_and_are_closed);
-	CU_add_test(s, "bad_device_names_and_out_of_order_requests_disconnect", test_bad_device_names_and_out_of_order_requests_disconnect);
-	CU_add_test(s, "hostile_peer_cannot_steal_bound_port", test_hostile_peer_cannot_steal_bound_port);
-	CU_add_test(s, "connection_flood_is_bounded", test_connection_flood_is_bounded);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("ctl", ctl_init, ctl_clean, ctl_tests);
+	return cunit_run_all();
 }

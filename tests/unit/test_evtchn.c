@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Event channels end to end, and hostile hypercall arguments. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,6 +9,7 @@
 
 #include "harness.h"
 #include "pvback.h"
+#include "cunit_main.h"
 
 static struct harness_guest *g;
 static struct pvback_dom *be;
@@ -323,26 +323,22 @@ static void test_store_get_gfn_hands_out_the_vmm_reserved_page(void)
 	g = NULL;
 }
 
+static const struct cunit_test evtchn_tests[] = {
+	CUNIT_TEST_BARE(test_store_get_gfn_hands_out_the_vmm_reserved_page),
+	CUNIT_TEST_BARE(test_evtchn_ping_pong_through_eventfds_without_vmm_exits),
+	CUNIT_TEST_BARE(test_notify_raises_upcall_only_when_unmasked),
+	CUNIT_TEST_BARE(test_bind_vcpu_moves_upcall_to_other_vcpu),
+	CUNIT_TEST_BARE(test_backend_bind_refuses_foreign_and_double_binds),
+	CUNIT_TEST_BARE(test_guest_close_tells_backend),
+	CUNIT_TEST_BARE(test_restarted_backend_rebinds_the_same_port),
+	CUNIT_TEST_BARE(test_evtchn_hypercalls_reject_hostile_arguments),
+	CUNIT_TEST_BARE(test_other_hypercalls_reject_hostile_arguments),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("evtchn", NULL, NULL);
-	CU_add_test(s, "store_get_gfn_hands_out_the_vmm_reserved_page",
-		    test_store_get_gfn_hands_out_the_vmm_reserved_page);
-	CU_add_test(s, "evtchn_ping_pong_through_eventfds_without_vmm_exits", test_evtchn_ping_pong_through_eventfds_without_vmm_exits);
-	CU_add_test(s, "notify_raises_upcall_only_when_unmasked", test_notify_raises_upcall_only_when_unmasked);
-	CU_add_test(s, "bind_vcpu_moves_upcall_to_other_vcpu", test_bind_vcpu_moves_upcall_to_other_vcpu);
-	CU_add_test(s, "backend_bind_refuses_foreign_and_double_binds", test_backend_bind_refuses_foreign_and_double_binds);
-	CU_add_test(s, "guest_close_tells_backend", test_guest_close_tells_backend);
-	CU_add_test(s, "restarted_backend_rebinds_the_same_port", test_restarted_backend_rebinds_the_same_port);
-	CU_add_test(s, "evtchn_hypercalls_reject_hostile_arguments", test_evtchn_hypercalls_reject_hostile_arguments);
-	CU_add_test(s, "other_hypercalls_reject_hostile_arguments", test_other_hypercalls_reject_hostile_arguments);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("evtchn", NULL, NULL, evtchn_tests);
+	return cunit_run_all();
 }

@@ -2,7 +2,6 @@
 /* The frontend core's store client and bus handshake, through the VMM's
  * store-ring proxy, against a small fake store on a socketpair (the real
  * pvkvm-stored is tested by its own suite; this proves the ring side). */
-#include <CUnit/Basic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "harness.h"
 #include "pvfront_bus.h"
+#include "cunit_main.h"
 
 #define FAKE_NODES 64
 #define FAKE_WATCHES 8
@@ -292,23 +292,20 @@ static void test_guest_bad_ring_index_stops_only_its_proxy(void)
 	CU_ASSERT_EQUAL(r->error, 2);
 }
 
+static const struct cunit_test front_store_tests[] = {
+	CUNIT_TEST_BARE(test_store_write_then_read_round_trips_through_ring),
+	CUNIT_TEST_BARE(test_store_read_of_missing_key_is_enoent),
+	CUNIT_TEST_BARE(test_store_values_larger_than_the_ring_cross_wraps),
+	CUNIT_TEST_BARE(test_store_directory_lists_children),
+	CUNIT_TEST_BARE(test_store_watch_fires_on_subtree_write),
+	CUNIT_TEST_BARE(test_device_discovery_and_handshake_reach_connected),
+	CUNIT_TEST_BARE(test_guest_bad_ring_index_stops_only_its_proxy),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("front_store", store_init, store_clean);
-	CU_add_test(s, "store_write_then_read_round_trips_through_ring", test_store_write_then_read_round_trips_through_ring);
-	CU_add_test(s, "store_read_of_missing_key_is_enoent", test_store_read_of_missing_key_is_enoent);
-	CU_add_test(s, "store_values_larger_than_the_ring_cross_wraps", test_store_values_larger_than_the_ring_cross_wraps);
-	CU_add_test(s, "store_directory_lists_children", test_store_directory_lists_children);
-	CU_add_test(s, "store_watch_fires_on_subtree_write", test_store_watch_fires_on_subtree_write);
-	CU_add_test(s, "device_discovery_and_handshake_reach_connected", test_device_discovery_and_handshake_reach_connected);
-	CU_add_test(s, "guest_bad_ring_index_stops_only_its_proxy", test_guest_bad_ring_index_stops_only_its_proxy);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("front_store", store_init, store_clean, front_store_tests);
+	return cunit_run_all();
 }

@@ -3,7 +3,6 @@
  * client in a harness guest -> store ring -> VMM proxy -> a connection handed
  * over to the guest's domid -> xs_daemon; the backend library's handshake on
  * a domain-0 client; introduce/release and their special watches. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "pvtest_front.h"
 #include "store_dom.h"
 #include "xs_daemon.h"
+#include "cunit_main.h"
 
 static struct harness_guest *g;
 static struct xs_daemon *xsd;
@@ -241,23 +241,20 @@ static void test_release_removes_home_and_fires_watch(void)
 	free(v);
 }
 
+static const struct cunit_test front_xsd_tests[] = {
+	CUNIT_TEST_BARE(test_introduce_fires_watch_and_home_belongs_to_guest),
+	CUNIT_TEST_BARE(test_guest_store_round_trip_seen_by_dom0),
+	CUNIT_TEST_BARE(test_guest_is_confined_to_its_domid),
+	CUNIT_TEST_BARE(test_guest_watch_fires_on_host_write),
+	CUNIT_TEST_BARE(test_xenbus_handshake_between_frontend_core_and_backend_lib),
+	CUNIT_TEST_BARE(test_pvtest_selftest_passes_between_guest_core_and_host_backend),
+	CUNIT_TEST_BARE(test_release_removes_home_and_fires_watch),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("front_xsd", suite_init, suite_clean);
-	CU_add_test(s, "introduce_fires_watch_and_home_belongs_to_guest", test_introduce_fires_watch_and_home_belongs_to_guest);
-	CU_add_test(s, "guest_store_round_trip_seen_by_dom0", test_guest_store_round_trip_seen_by_dom0);
-	CU_add_test(s, "guest_is_confined_to_its_domid", test_guest_is_confined_to_its_domid);
-	CU_add_test(s, "guest_watch_fires_on_host_write", test_guest_watch_fires_on_host_write);
-	CU_add_test(s, "xenbus_handshake_between_frontend_core_and_backend_lib", test_xenbus_handshake_between_frontend_core_and_backend_lib);
-	CU_add_test(s, "pvtest_selftest_passes_between_guest_core_and_host_backend", test_pvtest_selftest_passes_between_guest_core_and_host_backend);
-	CU_add_test(s, "release_removes_home_and_fires_watch", test_release_removes_home_and_fires_watch);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("front_xsd", suite_init, suite_clean, front_xsd_tests);
+	return cunit_run_all();
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Grants end to end: frontend core grants, VMM registry, backend checks. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <string.h>
 
 #include "harness.h"
 #include "pvback.h"
+#include "cunit_main.h"
 
 static struct harness_guest *g;
 static struct pvback_dom *be;
@@ -190,26 +190,23 @@ static void test_grant_setup_rejects_hostile_arguments(void)
 	g = NULL;
 }
 
+static const struct cunit_test grant_tests[] = {
+	CUNIT_TEST_BARE(test_backend_maps_valid_grant_and_sees_guest_data),
+	CUNIT_TEST_BARE(test_backend_refuses_wrong_domid),
+	CUNIT_TEST_BARE(test_backend_refuses_revoked_grant),
+	CUNIT_TEST_BARE(test_backend_refuses_write_to_readonly_grant),
+	CUNIT_TEST_BARE(test_backend_refuses_frame_outside_guest_ram),
+	CUNIT_TEST_BARE(test_backend_refuses_reserved_and_unregistered_refs),
+	CUNIT_TEST_BARE(test_guest_cannot_revoke_while_backend_holds_grant),
+	CUNIT_TEST_BARE(test_detach_releases_held_grants),
+	CUNIT_TEST_BARE(test_grown_table_is_pushed_to_attached_backend),
+	CUNIT_TEST_BARE(test_grant_setup_rejects_hostile_arguments),
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("grant", NULL, NULL);
-	CU_add_test(s, "backend_maps_valid_grant_and_sees_guest_data", test_backend_maps_valid_grant_and_sees_guest_data);
-	CU_add_test(s, "backend_refuses_wrong_domid", test_backend_refuses_wrong_domid);
-	CU_add_test(s, "backend_refuses_revoked_grant", test_backend_refuses_revoked_grant);
-	CU_add_test(s, "backend_refuses_write_to_readonly_grant", test_backend_refuses_write_to_readonly_grant);
-	CU_add_test(s, "backend_refuses_frame_outside_guest_ram", test_backend_refuses_frame_outside_guest_ram);
-	CU_add_test(s, "backend_refuses_reserved_and_unregistered_refs", test_backend_refuses_reserved_and_unregistered_refs);
-	CU_add_test(s, "guest_cannot_revoke_while_backend_holds_grant", test_guest_cannot_revoke_while_backend_holds_grant);
-	CU_add_test(s, "detach_releases_held_grants", test_detach_releases_held_grants);
-	CU_add_test(s, "grown_table_is_pushed_to_attached_backend", test_grown_table_is_pushed_to_attached_backend);
-	CU_add_test(s, "grant_setup_rejects_hostile_arguments", test_grant_setup_rejects_hostile_arguments);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("grant", NULL, NULL, grant_tests);
+	return cunit_run_all();
 }

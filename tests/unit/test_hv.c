@@ -2,7 +2,6 @@
 /* KVM-selftest style tests of the VMM: a few bytes of 32-bit guest code on
  * the real /dev/kvm per test, asserting the exits and the device state.
  * Guest code runs at CPL0, which PVM hosts emulate: keep it tiny. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -17,6 +16,7 @@
 #include "serial.h"
 #include "test_hv.h"
 #include "vm.h"
+#include "cunit_main.h"
 
 #define CODE_GPA 0x100000u
 
@@ -400,6 +400,20 @@ static void test_gpa_to_hva_checks_bounds_and_hole(void)
 	hv_vm_destroy(vm);
 }
 
+static const struct cunit_test hv_guest_tests[] = {
+	CUNIT_TEST(test_pio_out_in_reach_the_device_with_size),
+	CUNIT_TEST(test_mmio_read_write_in_pci_hole_reach_the_device),
+	CUNIT_TEST(test_serial_output_reaches_console_file),
+	CUNIT_TEST(test_debug_exit_status_is_low_byte_of_write),
+	CUNIT_TEST(test_triple_fault_is_reported_not_hung),
+	CUNIT_TEST(test_stop_request_kicks_vcpu_in_guest_loop),
+	CUNIT_TEST(test_reset_request_ends_run_with_reset_reason),
+	CUNIT_TEST(test_vcpu_start_runs_secondary_vcpu),
+	CUNIT_TEST(test_vcpu_start_kicks_ap_waiting_in_kernel),
+	CUNIT_TEST(test_ram_above_hole_starts_at_4g),
+	CUNIT_TEST(test_gpa_to_hva_checks_bounds_and_hole),
+};
+
 int main(void)
 {
 	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0;
@@ -407,26 +421,8 @@ int main(void)
 		printf("SKIP: /dev/kvm not usable, KVM guest tests pass vacuously\n");
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	CU_pSuite s = CU_add_suite("hv_guest", NULL, NULL);
-
-	CU_add_test(s, "test_pio_out_in_reach_the_device_with_size", test_pio_out_in_reach_the_device_with_size);
-	CU_add_test(s, "test_mmio_read_write_in_pci_hole_reach_the_device",
-		    test_mmio_read_write_in_pci_hole_reach_the_device);
-	CU_add_test(s, "test_serial_output_reaches_console_file", test_serial_output_reaches_console_file);
-	CU_add_test(s, "test_debug_exit_status_is_low_byte_of_write", test_debug_exit_status_is_low_byte_of_write);
-	CU_add_test(s, "test_triple_fault_is_reported_not_hung", test_triple_fault_is_reported_not_hung);
-	CU_add_test(s, "test_stop_request_kicks_vcpu_in_guest_loop", test_stop_request_kicks_vcpu_in_guest_loop);
-	CU_add_test(s, "test_reset_request_ends_run_with_reset_reason", test_reset_request_ends_run_with_reset_reason);
-	CU_add_test(s, "test_vcpu_start_runs_secondary_vcpu", test_vcpu_start_runs_secondary_vcpu);
-	CU_add_test(s, "test_vcpu_start_kicks_ap_waiting_in_kernel", test_vcpu_start_kicks_ap_waiting_in_kernel);
-	CU_add_test(s, "test_ram_above_hole_starts_at_4g", test_ram_above_hole_starts_at_4g);
-	CU_add_test(s, "test_gpa_to_hva_checks_bounds_and_hole", test_gpa_to_hva_checks_bounds_and_hole);
+	CUNIT_SUITE("hv_guest", NULL, NULL, hv_guest_tests);
 	test_hv_iobus_add();
 	test_hv_loader_add();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed();
-
-	CU_cleanup_registry();
-		return failed ? 1 : 0;
+	return cunit_run_all();
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* hv/iobus.c: range bookkeeping and dispatch, no KVM needed. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "iobus.h"
 #include "test_hv.h"
+#include "cunit_main.h"
 
 struct rec {
 	unsigned calls;
@@ -139,13 +139,14 @@ static void test_iobus_concurrent_dispatch_while_registering(void)
 	hv_iobus_destroy(&bus);
 }
 
+static const struct cunit_test hv_iobus_tests[] = {
+	CUNIT_TEST(test_iobus_rejects_overlap_accepts_adjacent),
+	CUNIT_TEST(test_iobus_dispatch_offset_and_miss_reads_ones),
+	CUNIT_TEST(test_iobus_unregister_removes_range),
+	CUNIT_TEST(test_iobus_concurrent_dispatch_while_registering),
+};
+
 void test_hv_iobus_add(void)
 {
-	CU_pSuite s = CU_add_suite("hv_iobus", NULL, NULL);
-
-	CU_add_test(s, "test_iobus_rejects_overlap_accepts_adjacent", test_iobus_rejects_overlap_accepts_adjacent);
-	CU_add_test(s, "test_iobus_dispatch_offset_and_miss_reads_ones", test_iobus_dispatch_offset_and_miss_reads_ones);
-	CU_add_test(s, "test_iobus_unregister_removes_range", test_iobus_unregister_removes_range);
-	CU_add_test(s, "test_iobus_concurrent_dispatch_while_registering",
-		    test_iobus_concurrent_dispatch_while_registering);
+	CUNIT_SUITE("hv_iobus", NULL, NULL, hv_iobus_tests);
 }

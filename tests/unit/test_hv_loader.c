@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* hv/load_*.c: images built in memory, good and hostile. */
-#include <CUnit/Basic.h>
 #include <elf.h>
 #include <errno.h>
 #include <linux/kvm.h>
@@ -14,6 +13,7 @@
 #include "pvkvm/boot.h"
 #include "test_hv.h"
 #include "vm.h"
+#include "cunit_main.h"
 
 static char img_path[] = "/tmp/test_hv_img_XXXXXX";
 static char rd_path[] = "/tmp/test_hv_rd_XXXXXX";
@@ -203,9 +203,15 @@ static int loader_cleanup(void)
 	return 0;
 }
 
+static const struct cunit_test hv_loader_tests[] = {
+	CUNIT_TEST(test_pvh_elf_loads_start_info_cmdline_initrd_and_regs),
+	CUNIT_TEST(test_hostile_elf_images_get_one_line_errors),
+	CUNIT_TEST(test_initrd_and_cmdline_limits_enforced),
+	CUNIT_TEST(test_bzimage_header_checks),
+};
+
 void test_hv_loader_add(void)
 {
-	CU_pSuite s = CU_add_suite("hv_loader", NULL, loader_cleanup);
 	int fd = mkstemp(img_path);
 
 	if (fd >= 0)
@@ -213,9 +219,5 @@ void test_hv_loader_add(void)
 	fd = mkstemp(rd_path);
 	if (fd >= 0)
 		close(fd);
-	CU_add_test(s, "test_pvh_elf_loads_start_info_cmdline_initrd_and_regs",
-		    test_pvh_elf_loads_start_info_cmdline_initrd_and_regs);
-	CU_add_test(s, "test_hostile_elf_images_get_one_line_errors", test_hostile_elf_images_get_one_line_errors);
-	CU_add_test(s, "test_initrd_and_cmdline_limits_enforced", test_initrd_and_cmdline_limits_enforced);
-	CU_add_test(s, "test_bzimage_header_checks", test_bzimage_header_checks);
+	CUNIT_SUITE("hv_loader", NULL, loader_cleanup, hv_loader_tests);
 }

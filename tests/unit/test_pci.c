@@ -1,27 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* PCI host bridge, device framework, MSI-X, the test device and the i8042,
- * driven the way a guest drives them: through the iobus, 0xcf8/0xcfc and the
- * BARs.  The MSI-X irqfd test uses a real KVM VM when /dev/kvm allows it. */
-#include <CUnit/Basic.h>
+/* PCI host bridge, device framework, MSI-X and the test device, driven the
+ * way a guest drives them: through the iobus, 0xcf8/0xcfc and the BARs.
+ * The tests needing a real KVM VM, and the i8042, are in test_pci_kvm.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <pthread.h>
-#include <unistd.h>
 
-#include "dev/i8042.h"
-#include "loader.h"
-#include "serial.h"
-#include "vm.h"
 #include "dev/testdev.h"
-#include "iobus.h"
-#include "pci/msi_route.h"
-#include "pci/pci.h"
+#include "test_pci.h"
 
 
 /* --- fixture --------------------------------------------------------------- */
@@ -36,9 +23,9 @@ struct msi_log {
 	uint32_t data;
 };
 
-static struct hv_iobus pio, mmio;
-static struct hv_pci_host host;
-static struct hv_pci_dev *tdev;
+struct hv_iobus pio, mmio;
+struct hv_pci_host host;
+struct hv_pci_dev *tdev;
 static struct msi_log msis;
 static int irq_levels[24]; /* last level set per GSI, -1: never */
 static unsigned irq_calls;
@@ -61,7 +48,7 @@ static int record_msi(void *opaque, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static struct hv_pci_host_cfg host_cfg(int vm_fd)
+struct hv_pci_host_cfg host_cfg(int vm_fd)
 {
 	return (struct hv_pci_host_cfg){
 		.pio = &pio, .mmio = &mmio, .vm_fd = vm_fd, .kvm_irqchip_routes = vm_fd >= 0,
@@ -87,14 +74,14 @@ static void setup(void)
 	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
 }
 
-static void teardown(void)
+void teardown(void)
 {
 	hv_pci_host_destroy(&host);
 	hv_iobus_destroy(&pio);
 	hv_iobus_destroy(&mmio);
 }
 
-static uint32_t io_read(struct hv_iobus *bus, uint64_t addr, unsigned len)
+uint32_t io_read(struct hv_iobus *bus, uint64_t addr, unsigned len)
 {
 	uint32_t v = 0;
 
@@ -102,12 +89,12 @@ static uint32_t io_read(struct hv_iobus *bus, uint64_t addr, unsigned len)
 	return len == 4 ? v : v & ((1u << (8 * len)) - 1);
 }
 
-static void io_write(struct hv_iobus *bus, uint64_t addr, uint32_t v, unsigned len)
+void io_write(struct hv_iobus *bus, uint64_t addr, uint32_t v, unsigned len)
 {
 	hv_io_dispatch(bus, addr, &v, len, true);
 }
 
-static uint64_t bar_addr_of(struct hv_pci_dev *dev, unsigned bar)
+uint64_t bar_addr_of(struct hv_pci_dev *dev, unsigned bar)
 {
 	uint64_t a = 0;
 
@@ -156,7 +143,7 @@ static unsigned cap_find(unsigned slot, uint8_t id)
 }
 
 /* Enables MSI-X and programs vector v with addr/data, unmasked. */
-static uint64_t msix_setup_vector(unsigned v, uint64_t addr, uint32_t data)
+uint64_t msix_setup_vector(unsigned v, uint64_t addr, uint32_t data)
 {
 	unsigned cap = cap_find(tdev->slot, HV_PCI_CAP_ID_MSIX);
 	uint64_t tbl = bar_addr(tdev->slot, 2) + 16 * v;
@@ -514,6 +501,26 @@ static void test_msix_odd_table_accesses_are_ignored(void)
 	teardown();
 }
 
+/* A read running past the end of the PBA gets zeros for the bytes beyond it,
+ * not whatever the VMM's buffer held before (kvm_run's stale MMIO data). */
+static void test_msix_pba_read_past_its_end_is_zero_filled(void)
+{
+	unsigned cap, nr;
+	uint64_t pba_end;
+	uint8_t buf[8];
+
+	setup();
+	cap = cap_find(tdev->slot, HV_PCI_CAP_ID_MSIX);
+	nr = (cfg_read(tdev->slot, cap + 2, 2) & 0x7ff) + 1;
+	pba_end = bar_addr(tdev->slot, 2) + (cfg_read(tdev->slot, cap + 8, 4) & ~7u) +
+		  (nr + 63) / 64 * 8;
+	memset(buf, 0xaa, sizeof(buf));
+	hv_io_dispatch(&mmio, pba_end - 4, buf, 8, false);
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		CU_ASSERT_EQUAL(buf[i], 0);
+	teardown();
+}
+
 static void test_hostile_config_and_bar_values_never_crash(void)
 {
 	unsigned seed = 12345;
@@ -637,136 +644,6 @@ static void test_intx_shared_gsi_stays_up_while_any_device_asserts(void)
 	teardown();
 }
 
-/* --- MSI-X through a real KVM VM --------------------------------------------- */
-
-static int kvm_vm_with_irqchip(int *kvm_fd, int *vcpu_fd)
-{
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm;
-
-	if (kvm < 0)
-		return -1;
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0 || ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
-		if (vm >= 0)
-			close(vm);
-		close(kvm);
-		return -1;
-	}
-	*kvm_fd = kvm;
-	*vcpu_fd = ioctl(vm, KVM_CREATE_VCPU, 0);
-	return vm;
-}
-
-static void test_msix_irqfd_gets_gsi_route_in_kvm(void)
-{
-	struct hv_pci_host_cfg c;
-	struct hv_msi_route routes[4];
-	unsigned total = 0;
-	int kvm, vcpu, vm = kvm_vm_with_irqchip(&kvm, &vcpu), efd, efd2;
-	uint64_t tbl, one = 1;
-
-	if (vm < 0) {
-		fprintf(stderr, "note: no KVM VM with irqchip here; irqfd test skipped\n");
-		return;
-	}
-	c = host_cfg(vm);
-	CU_ASSERT_FATAL(hv_iobus_init(&pio) == 0 && hv_iobus_init(&mmio) == 0);
-	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
-	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
-	tbl = msix_setup_vector(0, 0xfee00000, 0x4030);
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, 0, efd), 0);
-	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 1);
-	CU_ASSERT_EQUAL(routes[0].gsi, HV_MSI_FIRST_GSI);
-	CU_ASSERT_EQUAL(routes[0].addr, 0xfee00000);
-	CU_ASSERT_EQUAL(routes[0].data, 0x4030);
-	CU_ASSERT_EQUAL(total, 40 + 1); /* PIC+IOAPIC defaults kept */
-	/* The guest reprograms the vector: the route follows. */
-	io_write(&mmio, tbl + 8, 0x4031, 4);
-	hv_msi_router_list(host.router, routes, 4, NULL);
-	CU_ASSERT_EQUAL(routes[0].data, 0x4031);
-	/* Masked: the irqfd is detached and a write shows up in the PBA. */
-	io_write(&mmio, tbl + 12, 1, 4);
-	CU_ASSERT_EQUAL(write(efd, &one, 8), 8);
-	CU_ASSERT(hv_pci_msix_pending(tdev, 0));
-	io_write(&mmio, tbl + 12, 0, 4);
-	CU_ASSERT_FALSE(hv_pci_msix_pending(tdev, 0));
-	/* A second vector gets the next GSI; notify from the VMM writes the fd. */
-	msix_setup_vector(1, 0xfee00000, 0x4032);
-	/* KVM takes one eventfd per irqfd (EBUSY otherwise). */
-	efd2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, 1, efd2), 0);
-	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 2);
-	CU_ASSERT_EQUAL(routes[1].gsi, HV_MSI_FIRST_GSI + 1);
-	CU_ASSERT_EQUAL(hv_pci_msix_notify(tdev, 1), 0);
-	/* Unbinding removes the route. */
-	CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, 0, -1), 0);
-	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 1);
-	CU_ASSERT_EQUAL(total, 40 + 1);
-	/* INTx goes through KVM_IRQ_LINE on the in-kernel IOAPIC. */
-	{
-		struct hv_pci_dev d;
-
-		hv_pci_dev_init(&d, "intx", 0x8086, 0x100e, 0x020000, 0);
-		hv_pci_intx_init(&d);
-		CU_ASSERT_FATAL(hv_pci_host_add(&host, &d, 9) == 0);
-		CU_ASSERT_EQUAL(hv_pci_intx_set(&d, true), 0);
-		CU_ASSERT_EQUAL(hv_pci_intx_set(&d, false), 0);
-		host.slots[9] = NULL;
-	}
-	/* Without an irqfd, notify goes through KVM_SIGNAL_MSI. */
-	msix_setup_vector(2, 0xfee00000, 0x4033);
-	{
-		int r = hv_pci_msix_notify(tdev, 2);
-
-		CU_ASSERT(r == 0 || vcpu < 0);
-	}
-	teardown();
-	close(efd);
-	close(efd2);
-	if (vcpu >= 0)
-		close(vcpu);
-	close(vm);
-	close(kvm);
-}
-
-/* Routes reach KVM with their irqfds (msi_route.c): binding vectors of a
- * function whose MSI-X is off commits nothing; the first deliverable vector
- * commits every pending route at once. */
-static void test_msix_irqfd_routes_committed_when_vector_deliverable(void)
-{
-	struct hv_pci_host_cfg c;
-	struct hv_msi_route routes[4];
-	unsigned total = 99;
-	int kvm, vcpu, vm = kvm_vm_with_irqchip(&kvm, &vcpu), efd[2];
-
-	if (vm < 0) {
-		fprintf(stderr, "note: no KVM VM with irqchip here; irqfd test skipped\n");
-		return;
-	}
-	c = host_cfg(vm);
-	CU_ASSERT_FATAL(hv_iobus_init(&pio) == 0 && hv_iobus_init(&mmio) == 0);
-	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
-	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
-	for (unsigned i = 0; i < 2; i++) {
-		efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		CU_ASSERT_EQUAL(hv_msix_vector_irqfd(tdev, i, efd[i]), 0);
-	}
-	CU_ASSERT_EQUAL(hv_msi_router_list(host.router, routes, 4, &total), 2);
-	CU_ASSERT_EQUAL(total, 0); /* MSI-X off: no KVM_SET_GSI_ROUTING yet */
-	msix_setup_vector(0, 0xfee00000, 0x4040);
-	hv_msi_router_list(host.router, routes, 4, &total);
-	CU_ASSERT_EQUAL(total, 40 + 2); /* PIC+IOAPIC defaults and both routes */
-	CU_ASSERT_EQUAL(routes[0].data, 0x4040);
-	teardown();
-	close(efd[0]);
-	close(efd[1]);
-	if (vcpu >= 0)
-		close(vcpu);
-	close(vm);
-	close(kvm);
-}
-
 static void test_msix_irqfd_without_vm_is_enodev(void)
 {
 	setup();
@@ -776,222 +653,40 @@ static void test_msix_irqfd_without_vm_is_enodev(void)
 	teardown();
 }
 
-/* --- a real vCPU drives the bridge (KVM-selftest style) ----------------------- */
 
-static void *guest_watchdog(void *arg)
-{
-	struct hv_vm *vm = arg;
-
-	for (int i = 0; i < 200 && !hv_vm_stopping(vm); i++)
-		usleep(50000);
-	if (!hv_vm_stopping(vm))
-		hv_vm_request_stop(vm, 0x7777);
-	return NULL;
-}
-
-/* 32-bit guest code at the PVH entry: reads slot 1's IDs through 0xcf8/0xcfc,
- * moves BAR0 to 0xd0000000 and BAR1 to port 0xd000 through 0xcfc, then
- * stores the IDs into the MMIO scratch register, the I/O BAR's ID into the
- * I/O scratch register, and exits with the MMIO ID's low byte. */
-static const uint8_t pci_guest[] = {
-	0xb8, 0x00, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = slot 1, reg 0 */
-	0x66, 0xba, 0xfc, 0x0c, 0xed, 0x89, 0xc3,                   /* ebx = IDs */
-	0xb8, 0x10, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = BAR0 */
-	0x66, 0xba, 0xfc, 0x0c, 0xb8, 0x00, 0x00, 0x00, 0xd0, 0xef, /* BAR0 = 0xd0000000 */
-	0xb8, 0x14, 0x08, 0x00, 0x80, 0x66, 0xba, 0xf8, 0x0c, 0xef, /* cf8 = BAR1 */
-	0x66, 0xba, 0xfc, 0x0c, 0xb8, 0x00, 0xd0, 0x00, 0x00, 0xef, /* BAR1 = 0xd000 */
-	0x66, 0xba, 0x04, 0xd0, 0xed,                               /* in eax, 0xd004 */
-	0x66, 0xba, 0x00, 0xd0, 0xef,                               /* out 0xd000, eax */
-	0x89, 0x1d, 0x04, 0x00, 0x00, 0xd0,                         /* [0xd0000004] = ebx */
-	0xa1, 0x00, 0x00, 0x00, 0xd0,                               /* eax = [0xd0000000] */
-	0xe7, 0xf4,                                                 /* debug exit */
+static const struct cunit_test pci_tests[] = {
+	CUNIT_TEST(test_host_bridge_ids_read_through_cf8),
+	CUNIT_TEST(test_device_ids_and_class_read_through_cf8),
+	CUNIT_TEST(test_absent_devices_read_all_ones),
+	CUNIT_TEST(test_cf8_latch_reads_back_and_ignores_narrow_access),
+	CUNIT_TEST(test_readonly_bits_stay_readonly),
+	CUNIT_TEST(test_unaligned_and_odd_size_config_access),
+	CUNIT_TEST(test_bar_sizing_probe_returns_size_mask),
+	CUNIT_TEST(test_firmware_assignment_places_bars_in_windows),
+	CUNIT_TEST(test_bar_reprogramming_moves_mmio_range),
+	CUNIT_TEST(test_io_bar_moves_through_cfc_on_same_bus),
+	CUNIT_TEST(test_command_decode_bits_map_and_unmap_bars),
+	CUNIT_TEST(test_bar_outside_windows_or_overlapping_does_not_decode),
+	CUNIT_TEST(test_capability_walk_finds_msix),
+	CUNIT_TEST(test_cap_add_chains_and_runs_out_of_space),
+	CUNIT_TEST(test_msix_table_write_delivers_unmasked_vector),
+	CUNIT_TEST(test_msix_masked_vector_sets_pba_and_fires_on_unmask),
+	CUNIT_TEST(test_msix_function_mask_and_disable_hold_delivery),
+	CUNIT_TEST(test_msix_odd_table_accesses_are_ignored),
+	CUNIT_TEST(test_msix_pba_read_past_its_end_is_zero_filled),
+	CUNIT_TEST(test_hostile_config_and_bar_values_never_crash),
+	CUNIT_TEST(test_unknown_device_type_is_enoent),
+	CUNIT_TEST(test_slots_fill_up_and_bar_validation),
+	CUNIT_TEST(test_msix_irqfd_without_vm_is_enodev),
+	CUNIT_TEST(test_intx_pin_line_and_level_follow_the_device),
+	CUNIT_TEST(test_intx_shared_gsi_stays_up_while_any_device_asserts),
 };
-
-static void test_guest_probes_and_moves_bars_through_cf8(void)
-{
-	struct hv_vm_opts o = { .name = "pci", .mem_bytes = 8u << 20, .nr_vcpus = 1,
-				.no_irqchip = true };
-	struct hv_pci_host_cfg c;
-	struct hv_testdev *t;
-	struct hv_vm *vm;
-	const char *err;
-	pthread_t wd;
-
-	if (hv_vm_create(&vm, &o, &err) < 0) {
-		fprintf(stderr, "note: no KVM VM here (%s); guest test skipped\n", err);
-		return;
-	}
-	memcpy(hv_vm_gpa_to_hva(vm, 0x100000, sizeof(pci_guest)), pci_guest, sizeof(pci_guest));
-	hv_boot_regs_pvh(vm, 0x100000, 0);
-	c = host_cfg(-1);
-	c.pio = &vm->pio;
-	c.mmio = &vm->mmio;
-	CU_ASSERT_FATAL(hv_pci_host_init(&host, &c) == 0);
-	CU_ASSERT_FATAL(hv_pci_create_device(&host, "pvkvm-test", NULL, &tdev) == 0);
-	CU_ASSERT_FATAL(hv_debug_exit_init(vm) == 0);
-	pthread_create(&wd, NULL, guest_watchdog, vm);
-	hv_vm_run(vm);
-	pthread_join(wd, NULL);
-	t = (struct hv_testdev *)tdev;
-	CU_ASSERT_EQUAL(vm->exit_status, HV_TESTDEV_MAGIC & 0xff);
-	CU_ASSERT_EQUAL(t->scratch, (uint32_t)HV_TESTDEV_DEVICE << 16 | HV_TESTDEV_VENDOR);
-	CU_ASSERT_EQUAL(t->io_scratch, HV_TESTDEV_MAGIC);
-	CU_ASSERT_EQUAL(bar_addr_of(tdev, 0), 0xd0000000u);
-	CU_ASSERT_EQUAL(bar_addr_of(tdev, 1), 0xd000u);
-	hv_vm_stop_vcpus(vm);
-	hv_pci_host_destroy(&host);
-	hv_vm_destroy(vm);
-}
-
-static void guest_reset(void *opaque)
-{
-	hv_vm_request_reset(opaque);
-}
-
-/* The guest pulses the i8042 reset line: the VM stops with a reset request. */
-static void test_guest_i8042_fe_stops_vm_for_reset(void)
-{
-	static const uint8_t code[] = {
-		0xb0, 0xaa, 0xe6, 0x64, /* self-test */
-		0xe4, 0x60,             /* in al, 0x60 (0x55) */
-		0xb0, 0xfe, 0xe6, 0x64, /* pulse reset */
-		0xb0, 0x09, 0xe7, 0xf4, /* not reached: debug exit 9 */
-	};
-	struct hv_vm_opts o = { .name = "kbd", .mem_bytes = 8u << 20, .nr_vcpus = 1,
-				.no_irqchip = true };
-	struct hv_i8042 k;
-	struct hv_vm *vm;
-	const char *err;
-	pthread_t wd;
-	enum hv_stop_reason why;
-
-	if (hv_vm_create(&vm, &o, &err) < 0) {
-		fprintf(stderr, "note: no KVM VM here (%s); guest test skipped\n", err);
-		return;
-	}
-	memcpy(hv_vm_gpa_to_hva(vm, 0x100000, sizeof(code)), code, sizeof(code));
-	hv_boot_regs_pvh(vm, 0x100000, 0);
-	CU_ASSERT_FATAL(hv_i8042_init(&k, &vm->pio, guest_reset, vm) == 0);
-	CU_ASSERT_FATAL(hv_debug_exit_init(vm) == 0);
-	pthread_create(&wd, NULL, guest_watchdog, vm);
-	why = hv_vm_run(vm);
-	pthread_join(wd, NULL);
-	CU_ASSERT_EQUAL(why, HV_STOP_RESET);
-	CU_ASSERT_EQUAL(k.resets, 1);
-	hv_vm_stop_vcpus(vm);
-	hv_i8042_destroy(&k);
-	hv_vm_destroy(vm);
-}
-
-/* --- i8042 ------------------------------------------------------------------ */
-
-static void count_reset(void *opaque)
-{
-	(*(unsigned *)opaque)++;
-}
-
-static void test_i8042_fe_command_requests_reset(void)
-{
-	struct hv_iobus bus;
-	struct hv_i8042 k;
-	unsigned resets = 0;
-
-	CU_ASSERT_FATAL(hv_iobus_init(&bus) == 0);
-	CU_ASSERT_FATAL(hv_i8042_init(&k, &bus, count_reset, &resets) == 0);
-	io_write(&bus, 0x64, 0xfe, 1);
-	CU_ASSERT_EQUAL(resets, 1);
-	/* Output port with bit 0 clear holds the CPU in reset, too. */
-	io_write(&bus, 0x64, 0xd1, 1);
-	io_write(&bus, 0x60, 0x00, 1);
-	CU_ASSERT_EQUAL(resets, 2);
-	io_write(&bus, 0x64, 0xd1, 1);
-	io_write(&bus, 0x60, 0x03, 1);
-	CU_ASSERT_EQUAL(resets, 2);
-	hv_i8042_destroy(&k);
-	hv_iobus_destroy(&bus);
-}
-
-static void test_i8042_probe_answers_and_ports_are_benign(void)
-{
-	struct hv_iobus bus;
-	struct hv_i8042 k;
-	unsigned resets = 0;
-	uint8_t p61a, p61b;
-
-	CU_ASSERT_FATAL(hv_iobus_init(&bus) == 0);
-	CU_ASSERT_FATAL(hv_i8042_init(&k, &bus, count_reset, &resets) == 0);
-	CU_ASSERT_EQUAL(io_read(&bus, 0x64, 1) & 1, 0);
-	io_write(&bus, 0x64, 0xaa, 1);
-	CU_ASSERT_EQUAL(io_read(&bus, 0x64, 1) & 1, 1);
-	CU_ASSERT_EQUAL(io_read(&bus, 0x60, 1), 0x55);
-	CU_ASSERT_EQUAL(io_read(&bus, 0x64, 1) & 1, 0);
-	io_write(&bus, 0x64, 0x60, 1);
-	io_write(&bus, 0x60, 0x20, 1);
-	io_write(&bus, 0x64, 0x20, 1);
-	CU_ASSERT_EQUAL(io_read(&bus, 0x60, 1), 0x20);
-	p61a = (uint8_t)io_read(&bus, 0x61, 1);
-	p61b = (uint8_t)io_read(&bus, 0x61, 1);
-	CU_ASSERT(p61a & 0x20);
-	CU_ASSERT_NOT_EQUAL(p61a & 0x10, p61b & 0x10);
-	for (unsigned v = 0; v < 256; v++)
-		if (v != 0xfe && v != 0xd1)
-			io_write(&bus, 0x64, v, 1);
-	io_write(&bus, 0x60, 0xff, 4);
-	CU_ASSERT_EQUAL(resets, 0);
-	hv_i8042_destroy(&k);
-	hv_iobus_destroy(&bus);
-}
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(f) { #f, f }
-		T(test_host_bridge_ids_read_through_cf8),
-		T(test_device_ids_and_class_read_through_cf8),
-		T(test_absent_devices_read_all_ones),
-		T(test_cf8_latch_reads_back_and_ignores_narrow_access),
-		T(test_readonly_bits_stay_readonly),
-		T(test_unaligned_and_odd_size_config_access),
-		T(test_bar_sizing_probe_returns_size_mask),
-		T(test_firmware_assignment_places_bars_in_windows),
-		T(test_bar_reprogramming_moves_mmio_range),
-		T(test_io_bar_moves_through_cfc_on_same_bus),
-		T(test_command_decode_bits_map_and_unmap_bars),
-		T(test_bar_outside_windows_or_overlapping_does_not_decode),
-		T(test_capability_walk_finds_msix),
-		T(test_cap_add_chains_and_runs_out_of_space),
-		T(test_msix_table_write_delivers_unmasked_vector),
-		T(test_msix_masked_vector_sets_pba_and_fires_on_unmask),
-		T(test_msix_function_mask_and_disable_hold_delivery),
-		T(test_msix_odd_table_accesses_are_ignored),
-		T(test_hostile_config_and_bar_values_never_crash),
-		T(test_unknown_device_type_is_enoent),
-		T(test_slots_fill_up_and_bar_validation),
-		T(test_msix_irqfd_without_vm_is_enodev),
-		T(test_intx_pin_line_and_level_follow_the_device),
-		T(test_intx_shared_gsi_stays_up_while_any_device_asserts),
-		T(test_msix_irqfd_gets_gsi_route_in_kvm),
-		T(test_msix_irqfd_routes_committed_when_vector_deliverable),
-		T(test_guest_probes_and_moves_bars_through_cf8),
-		T(test_guest_i8042_fe_stops_vm_for_reset),
-		T(test_i8042_fe_command_requests_reset),
-		T(test_i8042_probe_answers_and_ports_are_benign),
-#undef T
-	};
-	CU_pSuite s;
-	unsigned failed;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("pci", NULL, NULL);
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("pci", NULL, NULL, pci_tests);
+	test_pci_add_kvm_suite();
+	return cunit_run_all();
 }

@@ -4,7 +4,6 @@
  * suppression, and rejection of indexes a hostile peer could write.  The
  * interleaving model and the two-thread stress run are in
  * test_ring_concurrency.c. */
-#include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -434,43 +433,30 @@ static void test_blkif_multi_page_ring_carries_requests_across_wrap(void)
 	free(mem);
 }
 
-#define RING_TEST(fn) { #fn, fn }
-static const struct {
-	const char *name;
-	CU_TestFunc fn;
-} ring_tests[] = {
-	RING_TEST(test_nr_ents_is_largest_power_of_two_that_fits),
-	RING_TEST(test_fresh_ring_is_empty_on_both_sides),
-	RING_TEST(test_full_ring_has_no_free_slot_until_responses_consumed),
-	RING_TEST(test_wraps_through_32bit_index_overflow),
-	RING_TEST(test_batch_push_notifies_once_then_suppresses),
-	RING_TEST(test_response_push_notifies_only_when_frontend_armed),
-	RING_TEST(test_final_check_sees_work_published_before_arming),
-	RING_TEST(test_backend_rejects_req_prod_more_than_ring_ahead),
-	RING_TEST(test_backend_rejects_req_prod_moving_backwards),
-	RING_TEST(test_frontend_rejects_rsp_prod_beyond_requests),
-	RING_TEST(test_frontend_rejects_rsp_prod_moving_backwards),
-	RING_TEST(test_backend_attach_takes_any_start_from_shared_page),
-	RING_TEST(test_taken_request_is_private_copy),
-	RING_TEST(test_blkif_request_variants_share_the_slot),
-	RING_TEST(test_random_hostile_indexes_never_open_more_than_the_ring),
-	RING_TEST(test_blkif_multi_page_ring_carries_requests_across_wrap),
+static const struct cunit_test ring_tests[] = {
+	CUNIT_TEST(test_nr_ents_is_largest_power_of_two_that_fits),
+	CUNIT_TEST(test_fresh_ring_is_empty_on_both_sides),
+	CUNIT_TEST(test_full_ring_has_no_free_slot_until_responses_consumed),
+	CUNIT_TEST(test_wraps_through_32bit_index_overflow),
+	CUNIT_TEST(test_batch_push_notifies_once_then_suppresses),
+	CUNIT_TEST(test_response_push_notifies_only_when_frontend_armed),
+	CUNIT_TEST(test_final_check_sees_work_published_before_arming),
+	CUNIT_TEST(test_backend_rejects_req_prod_more_than_ring_ahead),
+	CUNIT_TEST(test_backend_rejects_req_prod_moving_backwards),
+	CUNIT_TEST(test_frontend_rejects_rsp_prod_beyond_requests),
+	CUNIT_TEST(test_frontend_rejects_rsp_prod_moving_backwards),
+	CUNIT_TEST(test_backend_attach_takes_any_start_from_shared_page),
+	CUNIT_TEST(test_taken_request_is_private_copy),
+	CUNIT_TEST(test_blkif_request_variants_share_the_slot),
+	CUNIT_TEST(test_random_hostile_indexes_never_open_more_than_the_ring),
+	CUNIT_TEST(test_blkif_multi_page_ring_carries_requests_across_wrap),
 };
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	s = CU_add_suite("ring", NULL, NULL);
-	for (size_t i = 0; i < sizeof(ring_tests) / sizeof(ring_tests[0]); i++)
-		CU_add_test(s, ring_tests[i].name, ring_tests[i].fn);
-	ring_test_add_concurrency(CU_add_suite("ring-concurrency", NULL, NULL));
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	CUNIT_SUITE("ring", NULL, NULL, ring_tests);
+	ring_test_add_concurrency();
+	return cunit_run_all();
 }

@@ -3,8 +3,8 @@
 #ifndef TEST_RING_H
 #define TEST_RING_H
 
-#include <CUnit/CUnit.h>
 #include <pvkvm/ring.h>
+#include "cunit_main.h"
 
 struct tst_req {
 	uint32_t seq;
@@ -26,6 +26,6 @@ union tst_mem {
 	uint64_t align;
 };
 
-void ring_test_add_concurrency(CU_pSuite suite);
+void ring_test_add_concurrency(void);
 
 #endif

@@ -14,7 +14,6 @@
  *    suppression; order and count are checked, and a wait that times out
  *    (a lost wake-up) fails the test.
  */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -424,12 +423,13 @@ static void test_two_threads_pass_millions_in_order_without_lost_wakeup(void)
 	free(st);
 }
 
-void ring_test_add_concurrency(CU_pSuite suite)
+static const struct cunit_test ring_concurrency_tests[] = {
+	CUNIT_TEST(test_no_interleaving_of_push_and_final_check_loses_a_wakeup),
+	CUNIT_TEST(test_model_catches_consumer_that_skips_recheck),
+	CUNIT_TEST(test_two_threads_pass_millions_in_order_without_lost_wakeup),
+};
+
+void ring_test_add_concurrency(void)
 {
-	CU_add_test(suite, "test_no_interleaving_of_push_and_final_check_loses_a_wakeup",
-		    test_no_interleaving_of_push_and_final_check_loses_a_wakeup);
-	CU_add_test(suite, "test_model_catches_consumer_that_skips_recheck",
-		    test_model_catches_consumer_that_skips_recheck);
-	CU_add_test(suite, "test_two_threads_pass_millions_in_order_without_lost_wakeup",
-		    test_two_threads_pass_millions_in_order_without_lost_wakeup);
+	CUNIT_SUITE("ring-concurrency", NULL, NULL, ring_concurrency_tests);
 }

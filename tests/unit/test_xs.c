@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* pvkvm-stored: every operation, the permission rules, watch firing rules,
  * quotas and persistence, against a daemon running in this process. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "test_xs_util.h"
+#include "cunit_main.h"
 
 static int ls_count(struct xs_client *c, const char *p, char *joined, size_t size)
 {
@@ -382,44 +382,40 @@ static void test_add_conn_serves_socketpair_as_guest(void)
 	fx_done(&f);
 }
 
+static const struct cunit_test xs_ops_tests[] = {
+	CUNIT_TEST(test_write_then_read_returns_value),
+	CUNIT_TEST(test_write_creates_missing_parents_empty),
+	CUNIT_TEST(test_read_missing_is_enoent),
+	CUNIT_TEST(test_directory_lists_children_in_creation_order),
+	CUNIT_TEST(test_directory_part_pages_large_directory),
+	CUNIT_TEST(test_mkdir_existing_is_ok_and_keeps_value),
+	CUNIT_TEST(test_rm_removes_subtree),
+	CUNIT_TEST(test_rm_missing_node_ok_missing_parent_enoent),
+	CUNIT_TEST(test_get_set_perms_roundtrip),
+	CUNIT_TEST(test_relative_path_resolves_under_domain_home),
+	CUNIT_TEST(test_get_domain_path_and_is_introduced),
+	CUNIT_TEST(test_introduce_fires_introduce_watch),
+	CUNIT_TEST(test_release_removes_domain_nodes_watches_and_fires),
+	CUNIT_TEST(test_set_target_grants_access_to_target_nodes),
+	CUNIT_TEST(test_reset_watches_drops_all_watches),
+	CUNIT_TEST(test_control_is_privileged),
+	CUNIT_TEST(test_handover_makes_connection_unprivileged),
+	CUNIT_TEST(test_two_daemons_in_one_process_are_independent),
+	CUNIT_TEST(test_add_conn_serves_socketpair_as_guest),
+};
+
 void test_xs_register_ops(void)
 {
-	CU_pSuite s = CU_add_suite("xs_ops", NULL, NULL);
-
-	CU_add_test(s, "test_write_then_read_returns_value", test_write_then_read_returns_value);
-	CU_add_test(s, "test_write_creates_missing_parents_empty", test_write_creates_missing_parents_empty);
-	CU_add_test(s, "test_read_missing_is_enoent", test_read_missing_is_enoent);
-	CU_add_test(s, "test_directory_lists_children_in_creation_order", test_directory_lists_children_in_creation_order);
-	CU_add_test(s, "test_directory_part_pages_large_directory", test_directory_part_pages_large_directory);
-	CU_add_test(s, "test_mkdir_existing_is_ok_and_keeps_value", test_mkdir_existing_is_ok_and_keeps_value);
-	CU_add_test(s, "test_rm_removes_subtree", test_rm_removes_subtree);
-	CU_add_test(s, "test_rm_missing_node_ok_missing_parent_enoent", test_rm_missing_node_ok_missing_parent_enoent);
-	CU_add_test(s, "test_get_set_perms_roundtrip", test_get_set_perms_roundtrip);
-	CU_add_test(s, "test_relative_path_resolves_under_domain_home", test_relative_path_resolves_under_domain_home);
-	CU_add_test(s, "test_get_domain_path_and_is_introduced", test_get_domain_path_and_is_introduced);
-	CU_add_test(s, "test_introduce_fires_introduce_watch", test_introduce_fires_introduce_watch);
-	CU_add_test(s, "test_release_removes_domain_nodes_watches_and_fires", test_release_removes_domain_nodes_watches_and_fires);
-	CU_add_test(s, "test_set_target_grants_access_to_target_nodes", test_set_target_grants_access_to_target_nodes);
-	CU_add_test(s, "test_reset_watches_drops_all_watches", test_reset_watches_drops_all_watches);
-	CU_add_test(s, "test_control_is_privileged", test_control_is_privileged);
-	CU_add_test(s, "test_handover_makes_connection_unprivileged", test_handover_makes_connection_unprivileged);
-	CU_add_test(s, "test_two_daemons_in_one_process_are_independent", test_two_daemons_in_one_process_are_independent);
-	CU_add_test(s, "test_add_conn_serves_socketpair_as_guest", test_add_conn_serves_socketpair_as_guest);
+	CUNIT_SUITE("xs_ops", NULL, NULL, xs_ops_tests);
 }
 
 int main(void)
 {
-	unsigned failed;
-
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	test_xs_register_ops();
 	test_xs_register_perms();
 	test_xs_register_txn();
 	test_xs_register_bad();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run_all();
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Hostile input: the daemon answers with an error or closes that one
  * connection, and keeps serving everybody else. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "test_xs_util.h"
 #include "xs_internal.h"
+#include "cunit_main.h"
 
 /* The daemon still serves a fresh, well-behaved client. */
 static bool still_serving(struct fx *f)
@@ -363,25 +363,25 @@ static void test_perms_parser_rejects_hostile_strings(void)
 	CU_ASSERT_EQUAL(xs_perms_parse("r00000001", 9, p, 4, &n), -EINVAL); /* too long */
 }
 
+static const struct cunit_test xs_bad_tests[] = {
+	CUNIT_TEST(test_oversized_header_closes_only_that_connection),
+	CUNIT_TEST(test_truncated_header_and_payload_then_close_is_harmless),
+	CUNIT_TEST(test_string_without_nul_is_einval),
+	CUNIT_TEST(test_invalid_paths_are_einval),
+	CUNIT_TEST(test_path_length_limits),
+	CUNIT_TEST(test_unknown_type_is_einval_connection_survives),
+	CUNIT_TEST(test_out_of_order_req_ids_are_echoed),
+	CUNIT_TEST(test_bad_numbers_and_perm_strings_are_einval),
+	CUNIT_TEST(test_watch_storm_delivers_every_event),
+	CUNIT_TEST(test_client_that_stops_reading_is_dropped_others_served),
+	CUNIT_TEST(test_outstanding_quota_pauses_guest_without_loss),
+	CUNIT_TEST(test_transaction_churn_and_abandoned_transactions),
+	CUNIT_TEST(test_random_garbage_from_many_clients),
+	CUNIT_TEST(test_path_validator_rejects_hostile_paths),
+	CUNIT_TEST(test_perms_parser_rejects_hostile_strings),
+};
+
 void test_xs_register_bad(void)
 {
-	CU_pSuite s = CU_add_suite("xs_bad_input", NULL, NULL);
-
-#define T(fn) CU_add_test(s, #fn, fn)
-	T(test_oversized_header_closes_only_that_connection);
-	T(test_truncated_header_and_payload_then_close_is_harmless);
-	T(test_string_without_nul_is_einval);
-	T(test_invalid_paths_are_einval);
-	T(test_path_length_limits);
-	T(test_unknown_type_is_einval_connection_survives);
-	T(test_out_of_order_req_ids_are_echoed);
-	T(test_bad_numbers_and_perm_strings_are_einval);
-	T(test_watch_storm_delivers_every_event);
-	T(test_client_that_stops_reading_is_dropped_others_served);
-	T(test_outstanding_quota_pauses_guest_without_loss);
-	T(test_transaction_churn_and_abandoned_transactions);
-	T(test_random_garbage_from_many_clients);
-	T(test_path_validator_rejects_hostile_paths);
-	T(test_perms_parser_rejects_hostile_strings);
-#undef T
+	CUNIT_SUITE("xs_bad_input", NULL, NULL, xs_bad_tests);
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Permission rules, watch firing rules, quotas and persistence. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "test_xs_util.h"
+#include "cunit_main.h"
 
 static void set_perms(struct xs_client *c, const char *p, const char *a, const char *b)
 {
@@ -466,31 +466,31 @@ static void test_client_reconnects_and_rewatches_after_restart(void)
 	fx_done(&f);
 }
 
+static const struct cunit_test xs_perms_tests[] = {
+	CUNIT_TEST(test_guest_cannot_read_node_without_r),
+	CUNIT_TEST(test_guest_reads_with_r_but_cannot_write),
+	CUNIT_TEST(test_guest_writes_with_w_but_cannot_read),
+	CUNIT_TEST(test_owner_has_full_access_despite_n),
+	CUNIT_TEST(test_default_perm_applies_to_unlisted_domains),
+	CUNIT_TEST(test_guest_create_needs_write_on_parent_and_owns_child),
+	CUNIT_TEST(test_only_owner_sets_perms_and_cannot_give_away),
+	CUNIT_TEST(test_watch_fires_once_on_registration),
+	CUNIT_TEST(test_watch_fires_on_node_and_subtree_write),
+	CUNIT_TEST(test_watch_not_fired_by_sibling_or_parent_write),
+	CUNIT_TEST(test_watch_fires_when_ancestor_removed),
+	CUNIT_TEST(test_relative_watch_reports_relative_path),
+	CUNIT_TEST(test_unwatch_stops_events_and_duplicate_is_eexist),
+	CUNIT_TEST(test_watch_not_delivered_without_read_perm),
+	CUNIT_TEST(test_quota_nodes_per_domain_equota),
+	CUNIT_TEST(test_quota_node_size_perms_path_equota),
+	CUNIT_TEST(test_quota_watches_and_transactions_equota),
+	CUNIT_TEST(test_tree_and_perms_survive_restart),
+	CUNIT_TEST(test_torn_journal_tail_is_dropped),
+	CUNIT_TEST(test_snapshot_plus_journal_survive_restart),
+	CUNIT_TEST(test_client_reconnects_and_rewatches_after_restart),
+};
+
 void test_xs_register_perms(void)
 {
-	CU_pSuite s = CU_add_suite("xs_perms_watch_quota_persist", NULL, NULL);
-
-#define T(fn) CU_add_test(s, #fn, fn)
-	T(test_guest_cannot_read_node_without_r);
-	T(test_guest_reads_with_r_but_cannot_write);
-	T(test_guest_writes_with_w_but_cannot_read);
-	T(test_owner_has_full_access_despite_n);
-	T(test_default_perm_applies_to_unlisted_domains);
-	T(test_guest_create_needs_write_on_parent_and_owns_child);
-	T(test_only_owner_sets_perms_and_cannot_give_away);
-	T(test_watch_fires_once_on_registration);
-	T(test_watch_fires_on_node_and_subtree_write);
-	T(test_watch_not_fired_by_sibling_or_parent_write);
-	T(test_watch_fires_when_ancestor_removed);
-	T(test_relative_watch_reports_relative_path);
-	T(test_unwatch_stops_events_and_duplicate_is_eexist);
-	T(test_watch_not_delivered_without_read_perm);
-	T(test_quota_nodes_per_domain_equota);
-	T(test_quota_node_size_perms_path_equota);
-	T(test_quota_watches_and_transactions_equota);
-	T(test_tree_and_perms_survive_restart);
-	T(test_torn_journal_tail_is_dropped);
-	T(test_snapshot_plus_journal_survive_restart);
-	T(test_client_reconnects_and_rewatches_after_restart);
-#undef T
+	CUNIT_SUITE("xs_perms_watch_quota_persist", NULL, NULL, xs_perms_tests);
 }

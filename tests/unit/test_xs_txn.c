@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Transactions: isolation, conflicts (EAGAIN), abort, removal, the retry
  * helper, and watches fired at commit. */
-#include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test_xs_util.h"
+#include "cunit_main.h"
 
 static const char *txget(struct xs_client *c, uint32_t tx, const char *path)
 {
@@ -245,21 +245,21 @@ static void test_txn_perms_checked_inside_transaction(void)
 	fx_done(&f);
 }
 
+static const struct cunit_test xs_txn_tests[] = {
+	CUNIT_TEST(test_txn_reads_own_writes_isolated_until_commit),
+	CUNIT_TEST(test_txn_conflict_on_concurrent_write_gives_eagain),
+	CUNIT_TEST(test_txn_blind_write_conflicts),
+	CUNIT_TEST(test_txn_directory_conflicts_with_child_creation),
+	CUNIT_TEST(test_txn_unrelated_writes_do_not_conflict),
+	CUNIT_TEST(test_txn_abort_discards),
+	CUNIT_TEST(test_txn_rm_subtree_and_recreate),
+	CUNIT_TEST(test_txn_unknown_id_is_enoent_and_bad_end_einval),
+	CUNIT_TEST(test_txn_retry_helper_succeeds_after_conflict),
+	CUNIT_TEST(test_txn_commit_fires_watches_not_before),
+	CUNIT_TEST(test_txn_perms_checked_inside_transaction),
+};
+
 void test_xs_register_txn(void)
 {
-	CU_pSuite s = CU_add_suite("xs_txn", NULL, NULL);
-
-#define T(fn) CU_add_test(s, #fn, fn)
-	T(test_txn_reads_own_writes_isolated_until_commit);
-	T(test_txn_conflict_on_concurrent_write_gives_eagain);
-	T(test_txn_blind_write_conflicts);
-	T(test_txn_directory_conflicts_with_child_creation);
-	T(test_txn_unrelated_writes_do_not_conflict);
-	T(test_txn_abort_discards);
-	T(test_txn_rm_subtree_and_recreate);
-	T(test_txn_unknown_id_is_enoent_and_bad_end_einval);
-	T(test_txn_retry_helper_succeeds_after_conflict);
-	T(test_txn_commit_fires_watches_not_before);
-	T(test_txn_perms_checked_inside_transaction);
-#undef T
+	CUNIT_SUITE("xs_txn", NULL, NULL, xs_txn_tests);
 }

@@ -13,6 +13,7 @@
 #include "pvfront_bus.h"
 #include "pv_mini.h"
 #include "pvkvm/platform.h"
+#include "pv_mini.h"
 #include "pvtest_front.h"
 
 struct pv_mini {
