@@ -52,3 +52,9 @@ bench-engine: $(B)/tests/bench_engine $(B)/bin/pvkvm
 	@B=$(B) bash tests/bench/bench_engine.sh
 BENCH_TARGETS += bench-engine
 .PHONY: bench-engine
+
+# qcow2 vs raw vs QEMU's qcow2 (mini-guest on virtio-blk): make bench-qcow2
+bench-qcow2: $(B)/tests/bench_engine $(B)/bin/pvkvm
+	@B=$(B) bash tests/bench/bench_qcow2.sh
+BENCH_TARGETS += bench-qcow2
+.PHONY: bench-qcow2

@@ -14,18 +14,22 @@
 static const char img_usage[] =
 "usage: pvkvm img create [-f qcow2|raw] [-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|1.1] FILE SIZE\n"
 "       pvkvm img info [--json] FILE\n"
-"       pvkvm img check FILE\n"
+"       pvkvm img check [--json] FILE\n"
 "       pvkvm img io [-f FMT] [--engine io_uring|libaio|sync] [--cache none|writeback|unsafe] FILE CMD...\n"
 "\n"
 "create  Make a new image of SIZE bytes (suffixes K, M, G, T).  qcow2 is version 3\n"
 "        (compat=1.1) unless -o compat=0.10; cluster_size 4K..2M (default 64K).\n"
 "        With -b the image starts as a copy-on-write overlay of BACKING (relative\n"
 "        names are relative to FILE's directory); -F gives its format (raw|qcow2).\n"
-"info    Print format, virtual size, cluster size, allocation and the backing chain.\n"
-"        --json prints one JSON object.\n"
+"info    Print format, virtual size, cluster size, allocation, the backing file\n"
+"        named in the header and the opened backing chain, and the qcow2 facts\n"
+"        qemu-img info shows (compat, refcount bits, lazy refcounts, corrupt and\n"
+"        dirty flags, internal snapshot count).  --json prints one JSON object\n"
+"        with qemu-img info --output=json's names, plus \"backing-chain\".\n"
 "check   Cross-check a qcow2 image's refcounts against its tables.  Exit status as\n"
 "        qemu-img check: 0 clean, 2 corruption found, 3 only leaked clusters;\n"
-"        1 when the image cannot be checked.\n"
+"        1 when the image cannot be checked.  --json: one object with qemu-img\n"
+"        check --output=json's names (corruptions, leaks, total/allocated clusters).\n"
 "io      Run commands through the block layer, e.g. 'write -P 0xab 0 1M',\n"
 "        'read -P 0xab 0 1M' (verifies), 'dump 0 1M' (raw bytes to stdout),\n"
 "        'discard 0 64K', 'zero 0 64K', 'flush'.  Options: -f raw|qcow2,\n"
@@ -130,6 +134,68 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+static const char *qcow2_compat(const struct qcow2 *q) { return q->version >= 3 ? "1.1" : "0.10"; }
+
+/* The qcow2 facts qemu-img info reports, for the features we support. */
+static void info_qcow2_text(const struct qcow2 *q)
+{
+	printf("cluster_size: %llu\nversion: %u\n", (unsigned long long)q->cluster_size, q->version);
+	if (q->backing_name[0]) {
+		printf("header backing file: %s\n", q->backing_name);
+		if (q->backing_fmt[0])
+			printf("header backing format: %s\n", q->backing_fmt);
+	}
+	if (q->nb_snapshots)
+		printf("internal snapshots: %u (read-only access)\n", q->nb_snapshots);
+	printf("Format specific information:\n    compat: %s\n    compression type: zlib\n"
+	       "    lazy refcounts: %s\n    refcount bits: %u\n    corrupt: %s\n    extended l2: false\n",
+	       qcow2_compat(q), (q->compat & 1) ? "true" : "false", 1u << q->refcount_order,
+	       (q->incompat & QCOW2_INCOMPAT_CORRUPT) ? "true" : "false");
+	if (q->incompat & QCOW2_INCOMPAT_DIRTY)
+		printf("dirty flag: true\n");
+}
+
+static void info_json(struct blk_image *img, const char *file, uint64_t actual)
+{
+	const struct qcow2 *q = img->q;
+
+	printf("{\"filename\": ");
+	json_str(file);
+	printf(", \"format\": \"%s\", \"virtual-size\": %llu, \"actual-size\": %llu",
+	       q ? "qcow2" : "raw", (unsigned long long)img->size, (unsigned long long)actual);
+	if (q) {
+		printf(", \"cluster-size\": %llu, \"version\": %u, \"dirty-flag\": %s",
+		       (unsigned long long)q->cluster_size, q->version,
+		       (q->incompat & QCOW2_INCOMPAT_DIRTY) ? "true" : "false");
+		if (q->backing_name[0]) {
+			printf(", \"backing-filename\": ");
+			json_str(q->backing_name);
+			if (q->backing) {
+				printf(", \"full-backing-filename\": ");
+				json_str(q->backing->path);
+			}
+			if (q->backing_fmt[0]) {
+				printf(", \"backing-filename-format\": ");
+				json_str(q->backing_fmt);
+			}
+		}
+		if (q->nb_snapshots)
+			printf(", \"snapshot-count\": %u", q->nb_snapshots);
+		printf(", \"format-specific\": {\"type\": \"qcow2\", \"data\": {\"compat\": \"%s\", "
+		       "\"compression-type\": \"zlib\", \"lazy-refcounts\": %s, \"refcount-bits\": %u, "
+		       "\"corrupt\": %s, \"extended-l2\": false}}",
+		       qcow2_compat(q), (q->compat & 1) ? "true" : "false", 1u << q->refcount_order,
+		       (q->incompat & QCOW2_INCOMPAT_CORRUPT) ? "true" : "false");
+	}
+	printf(", \"backing-chain\": [");
+	for (struct blk_image *b = q ? q->backing : NULL; b; b = b->q ? b->q->backing : NULL) {
+		printf("%s{\"filename\": ", b == q->backing ? "" : ", ");
+		json_str(b->path);
+		printf(", \"format\": \"%s\"}", b->q ? "qcow2" : "raw");
+	}
+	printf("]}\n");
+}
+
 static int img_info(int argc, char **argv)
 {
 	bool json = argc > 2 && !strcmp(argv[1], "--json");
@@ -148,27 +214,13 @@ static int img_info(int argc, char **argv)
 	}
 	uint64_t actual = stat(file, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 	if (json) {
-		printf("{\"filename\": ");
-		json_str(file);
-		printf(", \"format\": \"%s\", \"virtual-size\": %llu, \"actual-size\": %llu",
-		       img->q ? "qcow2" : "raw", (unsigned long long)img->size, (unsigned long long)actual);
-		if (img->q)
-			printf(", \"cluster-size\": %llu, \"version\": %u",
-			       (unsigned long long)img->q->cluster_size, img->q->version);
-		printf(", \"backing-chain\": [");
-		for (struct blk_image *b = img->q ? img->q->backing : NULL; b; b = b->q ? b->q->backing : NULL) {
-			printf("%s{\"filename\": ", b == img->q->backing ? "" : ", ");
-			json_str(b->path);
-			printf(", \"format\": \"%s\"}", b->q ? "qcow2" : "raw");
-		}
-		printf("]}\n");
+		info_json(img, file, actual);
 	} else {
 		printf("image: %s\nfile format: %s\nvirtual size: %llu bytes\ndisk size: %llu bytes\n",
 		       file, img->q ? "qcow2" : "raw", (unsigned long long)img->size,
 		       (unsigned long long)actual);
 		if (img->q)
-			printf("cluster_size: %llu\nversion: %u\n", (unsigned long long)img->q->cluster_size,
-			       img->q->version);
+			info_qcow2_text(img->q);
 		for (struct blk_image *b = img->q ? img->q->backing : NULL; b; b = b->q ? b->q->backing : NULL)
 			printf("backing file: %s (format %s)\n", b->path, b->q ? "qcow2" : "raw");
 	}
@@ -179,15 +231,27 @@ static int img_info(int argc, char **argv)
 static int img_check(int argc, char **argv)
 {
 	struct blk_check_result r;
+	bool json = argc == 3 && !strcmp(argv[1], "--json");
 
-	if (argc != 2) {
+	if (argc != 2 && !json) {
 		fputs(img_usage, stderr);
 		return PV_EXIT_USER;
 	}
-	int rc = blk_qcow2_check(argv[1], &r);
+	const char *file = argv[argc - 1];
+	int rc = blk_qcow2_check(file, &r);
 	if (rc < 0) {
-		fprintf(stderr, "pvkvm img check: %s: cannot check: %s\n", argv[1], strerror(-rc));
+		fprintf(stderr, "pvkvm img check: %s: cannot check: %s\n", file, strerror(-rc));
 		return 1;
+	}
+	if (json) {
+		/* The fields of qemu-img check --output=json that we compute. */
+		printf("{\"filename\": ");
+		json_str(file);
+		printf(", \"format\": \"qcow2\", \"check-errors\": 0, \"corruptions\": %llu, "
+		       "\"leaks\": %llu, \"total-clusters\": %llu, \"allocated-clusters\": %llu}\n",
+		       (unsigned long long)r.corruptions, (unsigned long long)r.leaks,
+		       (unsigned long long)r.total_clusters, (unsigned long long)r.allocated_clusters);
+		return r.corruptions ? 2 : r.leaks ? 3 : 0;
 	}
 	if (!r.corruptions && !r.leaks)
 		printf("No errors were found on the image.\n");

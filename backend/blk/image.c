@@ -74,6 +74,8 @@ static void image_free(struct blk_image *img)
 {
 	if (!img)
 		return;
+	if (img->q)
+		qcow2_cow_fini(img->q); /* COW workers signal the engine's eventfd: stop them first */
 	if (img->eng)
 		img->ops->close(img->eng);
 	if (img->q)

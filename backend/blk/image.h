@@ -11,6 +11,7 @@ struct qcow2;
  * are set when the write completes (never before: crash safety). */
 struct qcow2_alloc {
 	uint64_t goff, host, len;
+	void *buf;             /* copy-on-write buffer being written; freed on commit */
 };
 
 struct img_req {
@@ -67,6 +68,15 @@ int blk_image_read_sync(struct blk_image *img, uint64_t off, void *buf, uint64_t
 int blk_image_emit(struct blk_image *img, struct img_req *r, const struct blk_req *orig,
 		   uint64_t rel, uint64_t host, uint64_t len);
 
+/* One sub-request of r finished with result (0 or -errno): the parent
+ * completes (after qcow2_commit) when it was the last. */
+void blk_image_sub_done(struct blk_image *img, struct img_req *r, int64_t result);
+
+/* Waits for at least one sub-request or COW job of other requests to
+ * finish (qcow2 waiting for one cluster's allocation); -EIO when nothing is
+ * in flight that could. */
+int blk_image_wait_some(struct blk_image *img);
+
 /* Completes every data request already handed on (not the one being built);
  * qcow2 calls this before touching a cluster with an allocation in flight. */
 void blk_image_drain(struct blk_image *img);
@@ -76,10 +86,16 @@ int qcow2_commit(struct qcow2 *q, struct img_req *r);
 int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd,
 	       const struct blk_chain *chain);
 void qcow2_close(struct qcow2 *q);
+/* Stops the copy-on-write workers (idempotent; qcow2_close calls it too). */
+void qcow2_cow_fini(struct qcow2 *q);
 int qcow2_read(struct qcow2 *q, struct img_req *r, const struct blk_req *req);
 int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req);
 int qcow2_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool zero);
 bool qcow2_meta_dirty(const struct qcow2 *q);
+/* Copy-on-write jobs outstanding; collect hands finished ones to
+ * blk_image_sub_done (waiting for one with wait). */
+unsigned qcow2_cow_outstanding(const struct qcow2 *q);
+int qcow2_cow_collect(struct qcow2 *q, bool wait);
 int qcow2_flush_meta(struct qcow2 *q);
 int qcow2_read_sync(struct qcow2 *q, uint64_t off, void *buf, uint64_t len);
 

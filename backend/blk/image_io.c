@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 
 #define IMG_MAX_IOV 1024
 
@@ -179,15 +180,25 @@ static int validate(const struct blk_image *img, const struct blk_req *q, uint64
 }
 
 static int engine_collect(struct blk_image *img, bool wait);
+static void parent_done(struct blk_image *img, struct img_req *r);
 
 /* Also before a metadata flush: then a cluster freed by the flush cannot
  * still receive an old in-flight write, and every finished allocation has
  * its L2 entry. */
 void blk_image_drain(struct blk_image *img)
 {
-	while (img->backlog_ready || img->ops->in_flight(img->eng))
+	while (img->backlog_ready || img->ops->in_flight(img->eng) ||
+	       (img->q && qcow2_cow_outstanding(img->q)))
 		if (engine_collect(img, true) < 0)
 			break;
+}
+
+int blk_image_wait_some(struct blk_image *img)
+{
+	if (!img->backlog_ready && !img->ops->in_flight(img->eng) &&
+	    !(img->q && qcow2_cow_outstanding(img->q)))
+		return -EIO; /* nothing that could make progress */
+	return engine_collect(img, true);
 }
 
 /* Routes one validated request; returns 0 or -errno (the request's result). */
@@ -277,7 +288,9 @@ int blk_image_submit(struct blk_image *img, const struct blk_req *reqs, unsigned
 		r->building = false;
 		flush_subs(img);
 		if (!r->pending) {
-			complete_parent(img, r);
+			/* Its sub-requests may all have finished while it was built
+			 * (a drain inside qcow2_write): map its clusters now. */
+			parent_done(img, r);
 			local = true;
 		}
 	}
@@ -307,24 +320,58 @@ static void finish(struct blk_image *img, struct img_req *r, struct blk_completi
 	img->in_flight--;
 }
 
+/* The parent's last sub-request is done: its new clusters get their L2
+ * entries (qcow2), then it completes. */
+static void parent_done(struct blk_image *img, struct img_req *r)
+{
+	if (r->alloc_n) {
+		int rc = qcow2_commit(img->q, r);
+		if (rc < 0 && r->result >= 0)
+			r->result = rc;
+	}
+	complete_parent(img, r);
+}
+
+void blk_image_sub_done(struct blk_image *img, struct img_req *r, int64_t result)
+{
+	if (result < 0 && r->result >= 0)
+		r->result = result;
+	if (--r->pending == 0 && !r->building)
+		parent_done(img, r);
+}
+
+/* Collects engine completions and finished copy-on-write jobs.  With wait,
+ * blocks until at least one arrives: on the engine alone or the COW workers
+ * alone when only one of them has work, else on the engine's eventfd, which
+ * both signal. */
 static int engine_collect(struct blk_image *img, bool wait)
 {
 	struct blk_completion c[64];
-	int n = img->ops->reap(img->eng, c, 64, wait);
+	bool cow = img->q && qcow2_cow_outstanding(img->q);
+	bool eng_busy = img->ops->in_flight(img->eng) > 0;
+	bool both = wait && cow && eng_busy, cleared = false;
+	int n;
 
-	for (int i = 0; i < n; i++) {
-		struct img_req *r = c[i].cookie;
-		if (c[i].result < 0 && r->result >= 0)
-			r->result = c[i].result;
-		if (--r->pending == 0 && !r->building) {
-			if (r->alloc_n) {
-				int rc = qcow2_commit(img->q, r);
-				if (rc < 0 && r->result >= 0)
-					r->result = rc;
-			}
-			complete_parent(img, r);
+	for (;;) {
+		n = img->ops->reap(img->eng, c, 64, wait && !cow);
+		for (int i = 0; i < n; i++)
+			blk_image_sub_done(img, c[i].cookie, c[i].result < 0 ? c[i].result : 0);
+		if (cow && n >= 0)
+			n += qcow2_cow_collect(img->q, wait && !eng_busy);
+		if (n || !both)
+			break;
+		struct pollfd p = { .fd = img->ops->event_fd(img->eng), .events = POLLIN };
+		uint64_t v;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (read(p.fd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: nothing to clear; look again anyway. */
 		}
+		cleared = true;
 	}
+	/* Whoever polls the eventfd must still see what was collected here. */
+	if (cleared)
+		blk_eventfd_signal(img->ops->event_fd(img->eng));
 	backlog_drain(img);
 	return n;
 }

@@ -6,6 +6,7 @@
 #include "pv_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,10 +312,26 @@ int qcow2_open(struct qcow2 **out, struct blk_image *img, int meta_fd, const str
 	q->img = img;
 	q->fd = meta_fd;
 	q->ro = img->readonly;
+	qcow2_cow_init(q);
 	int rc = qcow2_open_body(q, chain);
 	if (rc < 0) {
 		qcow2_close(q);
 		return rc;
+	}
+	/* Clusters smaller than a page put metadata (written through the page
+	 * cache) and data in the same pages; an O_DIRECT data write to such a
+	 * page while its cached copy is dirty makes the kernel fail the next
+	 * fsync with EIO.  Those images keep their data in the page cache too
+	 * (still durable at flush: the fdatasync covers the whole file). */
+	if (!q->ro && img->cache == BLK_CACHE_NONE && q->cluster_size < (uint64_t)sysconf(_SC_PAGESIZE)) {
+		int fl = fcntl(img->fd, F_GETFL);
+		if (fl < 0 || fcntl(img->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
+			rc = -errno;
+			qcow2_close(q);
+			return rc;
+		}
+		pv_log_info(TAG, "%s: %llu-byte clusters: data goes through the page cache", img->path,
+			    (unsigned long long)q->cluster_size);
 	}
 	img->size = q->size - q->size % (img->sector_size ? img->sector_size : 512);
 	*out = q;
@@ -325,6 +342,7 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
+	qcow2_cow_fini(q); /* every job was collected: the image has nothing in flight */
 	/* Give back the space grown ahead of allocation (see qcow2_alloc_cluster). */
 	if (!q->ro && q->file_size > q->host_end && q->host_end && ftruncate(q->fd, (off_t)q->host_end) < 0)
 		pv_log_warn(TAG, "%s: cannot trim the file: %s", q->img->path, strerror(errno));

@@ -6,6 +6,8 @@
 
 #include "image.h"
 
+#include <pthread.h>
+
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_HDR_V2_LEN 72u
 #define QCOW2_HDR_V3_LEN 104u
@@ -39,6 +41,26 @@ struct qcow2_l2_slot {
 	bool dirty;
 };
 
+/* Where the old content of a cluster being copied on write comes from. */
+enum qcow2_cow_src { QCOW2_COW_ZERO, QCOW2_COW_DATA, QCOW2_COW_BACKING, QCOW2_COW_COMPRESSED };
+
+#define QCOW2_COW_THREADS 4
+
+struct qcow2_cow_job;
+
+/* Partial-cluster copy-on-write workers (qcow2_cow.c). */
+struct qcow2_cow {
+	bool inited, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct qcow2_cow_job *queue, *queue_tail, *done;
+	unsigned outstanding;      /* queued, running or done but not collected (driving thread only) */
+	pthread_t threads[QCOW2_COW_THREADS];
+	unsigned nr_threads;       /* started on the first job */
+	int efd;                   /* the image's eventfd, poked on each finished job */
+	pthread_mutex_t backing_mu;  /* serialises reads of a qcow2 backing image */
+};
+
 struct qcow2 {
 	struct blk_image *img;
 	int fd;                /* buffered fd for metadata (the image's fd may be O_DIRECT) */
@@ -60,6 +82,7 @@ struct qcow2 {
 	uint64_t rt_entries;
 	void **rb;             /* cached refcount blocks (raw), indexed like rt */
 	uint64_t rb_entries;   /* refcounts per block */
+	bool rt_growing;       /* rt_grow: the new table is only in memory */
 	uint64_t host_end;     /* first cluster-aligned byte past everything allocated */
 	uint64_t file_size;    /* the file's size as we last set or saw it */
 	uint64_t *pending_free;   /* clusters unreferenced since the last flush */
@@ -75,6 +98,7 @@ struct qcow2 {
 	void *bounce;          /* one cluster, aligned, for COW and compressed reads */
 	void *zbuf;            /* compressed input buffer */
 	void *tmp;             /* one cluster, aligned: COW source and staging */
+	struct qcow2_cow cow;
 };
 
 /* qcow2_refcount.c */
@@ -86,6 +110,19 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cluster, int delta);
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *host_off, bool *fresh);
 int qcow2_defer_free(struct qcow2 *q, uint64_t host_off);
 int qcow2_apply_deferred_frees(struct qcow2 *q);
+
+/* qcow2_cow.c */
+int qcow2_cow_init(struct qcow2 *q);
+void qcow2_cow_fini(struct qcow2 *q);
+/* Copy-on-write of one cluster for r, whose last allocs entry is this
+ * cluster: merged here and written by the engine when the old content needs
+ * no I/O wait, else read, merged and written by a worker. */
+int qcow2_cow_queue(struct qcow2 *q, struct img_req *r, const struct blk_req *req, uint64_t rel,
+		    uint64_t start, uint64_t host, uint64_t in_cl, uint64_t n,
+		    enum qcow2_cow_src src, uint64_t src_off, uint64_t src_len);
+int qcow2_inflate(const void *zin, uint64_t n, void *out, uint64_t cluster_size);
+/* Reads the backing image (any thread). */
+int qcow2_backing_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len);
 
 /* qcow2_map.c */
 int qcow2_l2_get(struct qcow2 *q, uint64_t l1_index, bool alloc, struct qcow2_l2_slot **out);

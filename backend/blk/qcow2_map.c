@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define TAG "qcow2"
 
@@ -166,34 +165,33 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t l1i, bool alloc, struct qcow2_l2_slot
 	return l2_fill(q, off, (uint32_t)l1i, false, out);
 }
 
+/* The host extent [*off, *off + *len) holding compressed cluster e, checked. */
+static int compressed_extent(const struct qcow2 *q, uint64_t e, uint64_t *off, uint64_t *len)
+{
+	unsigned x = 62 - (q->cluster_bits - 8);
+	uint64_t nsect = ((e >> x) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
+
+	*off = e & ((1ull << x) - 1);
+	*len = nsect * 512 - (*off & 511);
+	if (*len > 2 * q->cluster_size || *off < q->cluster_size || *off >= q->host_end)
+		return -EIO;
+	if (*len > q->host_end - *off)
+		*len = q->host_end - *off; /* the sector count may overshoot the file */
+	return 0;
+}
+
 /* Decompresses the cluster described by L2 entry e into q->bounce. */
 static int read_compressed(struct qcow2 *q, uint64_t e)
 {
-	unsigned x = 62 - (q->cluster_bits - 8);
-	uint64_t off = e & ((1ull << x) - 1);
-	uint64_t nsect = ((e >> x) & ((1ull << (q->cluster_bits - 8)) - 1)) + 1;
-	uint64_t csize = nsect * 512 - (off & 511);
-	z_stream zs;
-	int rc;
+	uint64_t off, csize;
+	int rc = compressed_extent(q, e, &off, &csize);
 
-	if (csize > 2 * q->cluster_size || off < q->cluster_size || off >= q->host_end)
-		return -EIO;
-	if (csize > q->host_end - off)
-		csize = q->host_end - off; /* the sector count may overshoot the file */
+	if (rc < 0)
+		return rc;
 	ssize_t n = pread(q->fd, q->zbuf, csize, (off_t)off);
 	if (n <= 0)
 		return -EIO;
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, -12) != Z_OK)
-		return -ENOMEM;
-	zs.next_in = q->zbuf;
-	zs.avail_in = (unsigned)n;
-	zs.next_out = q->bounce;
-	zs.avail_out = (unsigned)q->cluster_size;
-	rc = inflate(&zs, Z_FINISH);
-	bool ok = (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && zs.avail_out == 0;
-	inflateEnd(&zs);
-	return ok ? 0 : -EIO;
+	return qcow2_inflate(q->zbuf, (uint64_t)n, q->bounce, q->cluster_size);
 }
 
 /* Current L2 entry for guest offset goff (0 when no L2 table). */
@@ -235,7 +233,7 @@ static int read_unmapped(struct qcow2 *q, uint64_t e, uint64_t goff, void *buf, 
 		memset(buf, 0, n);
 		return 0;
 	}
-	return blk_image_read_sync(q->backing, goff, buf, n);
+	return qcow2_backing_read(q, goff, buf, n);
 }
 
 struct extent {
@@ -420,6 +418,7 @@ int qcow2_commit(struct qcow2 *q, struct img_req *r)
 				break;
 			}
 		}
+		free(a->buf);
 		/* A failed write leaks its clusters; it never maps them. */
 		for (uint64_t o = 0; r->result >= 0 && !rc && o < a->len; o += q->cluster_size)
 			rc = set_entry(q, a->goff + o, (a->host + o) | QCOW2_OFLAG_COPIED);
@@ -438,7 +437,7 @@ static int run_flush(struct qcow2 *q, struct img_req *r, struct alloc_run *a)
 	if (!a->len)
 		return 0;
 	if (r && !(a->req->flags & BLK_REQ_FUA)) {
-		struct qcow2_alloc al = { a->goff, a->host, a->len };
+		struct qcow2_alloc al = { a->goff, a->host, a->len, NULL };
 		if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
 		    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
 			return rc;
@@ -503,6 +502,44 @@ static int cow_partial(struct qcow2 *q, const struct blk_req *req, uint64_t rel,
 	return set_entry(q, start, host | QCOW2_OFLAG_COPIED);
 }
 
+/* Copy-on-write of one partially written cluster without waiting for I/O in
+ * this thread.  A fresh cluster over zeros needs only the new bytes written
+ * (the rest of the file is a hole): straight to the engine.  Anything else
+ * goes to the COW workers (qcow2_cow.c).  Either way the allocation is
+ * pending until the data is written; qcow2_commit maps it. */
+static int cow_async(struct qcow2 *q, struct img_req *r, const struct blk_req *req, uint64_t rel,
+		     uint64_t goff, uint64_t n, uint64_t e)
+{
+	uint64_t in_cl = goff & (q->cluster_size - 1), start = goff - in_cl, host;
+	uint64_t src_off = 0, src_len = 0;
+	enum qcow2_cow_src src = QCOW2_COW_ZERO;
+	int64_t h = data_host(q, e);
+	bool fresh;
+	int rc;
+
+	if (h < 0)
+		return -EIO;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		src = QCOW2_COW_COMPRESSED;
+		if ((rc = compressed_extent(q, e, &src_off, &src_len)) < 0)
+			return rc;
+	} else if (h) {
+		src = QCOW2_COW_DATA;
+		src_off = (uint64_t)h;
+	} else if (!reads_as_zero(q, e)) {
+		src = QCOW2_COW_BACKING;
+	}
+	if ((rc = qcow2_alloc_cluster(q, &host, &fresh)) < 0)
+		return rc;
+	struct qcow2_alloc al = { start, host, q->cluster_size, NULL };
+	if ((rc = alloc_push(&r->allocs, &r->alloc_n, &r->alloc_cap, al)) < 0 ||
+	    (rc = alloc_push(&q->pend, &q->pend_n, &q->pend_cap, al)) < 0)
+		return rc;
+	if (fresh && src == QCOW2_COW_ZERO)
+		return blk_image_emit(q->img, r, req, rel, host + in_cl, n);
+	return qcow2_cow_queue(q, r, req, rel, start, host, in_cl, n, src, src_off, src_len);
+}
+
 static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
 		       const struct blk_req *req, uint64_t rel, uint64_t goff, uint64_t n, uint64_t e)
 {
@@ -513,6 +550,8 @@ static int write_alloc(struct qcow2 *q, struct img_req *r, struct alloc_run *a,
 	if (n < q->cluster_size) {
 		if ((rc = run_flush(q, r, a)) < 0)
 			return rc;
+		if (r && !(req->flags & BLK_REQ_FUA))
+			return cow_async(q, r, req, rel, goff, n, e);
 		return cow_partial(q, req, rel, goff, n, e);
 	}
 	if ((rc = qcow2_alloc_cluster(q, &host, &fresh)) < 0)
@@ -549,11 +588,10 @@ int qcow2_write(struct qcow2 *q, struct img_req *r, const struct blk_req *req)
 		} else if (h && (e & QCOW2_OFLAG_COPIED)) {
 			rc = extent_add(q, r, req, &x, NULL, pos, (uint64_t)h + in_cl, n);
 		} else if (q->pend_n && alloc_in_flight(q, goff)) {
-			/* Another request is allocating this cluster: let it finish
-			 * (which maps it), then look again. */
-			blk_image_drain(q->img);
-			if (alloc_in_flight(q, goff))
-				rc = -EIO;
+			/* Another request is allocating this cluster: wait until it
+			 * finishes (which maps it), not for everything, then look again. */
+			while (!rc && alloc_in_flight(q, goff))
+				rc = blk_image_wait_some(q->img) < 0 ? -EIO : 0;
 			continue;
 		} else {
 			allocated = true;

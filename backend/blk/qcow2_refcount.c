@@ -141,19 +141,25 @@ int qcow2_rc_get(struct qcow2 *q, uint64_t cluster, uint64_t *out)
 	return 0;
 }
 
+static int rt_grow(struct qcow2 *q, uint64_t need_ri);
+
 /* A new refcount block for range ri, placed at the end of the file.  If the
  * block's own cluster falls in range ri it describes itself; otherwise its
- * refcount goes into the next range's (new, self-describing) block. */
+ * refcount goes into the next range's (new, self-describing) block.  While
+ * the table grows (rt_grow) the new table is not on disk yet: the entry is
+ * set in memory only and written with the whole table. */
 static int rb_create(struct qcow2 *q, uint64_t ri)
 {
-	uint64_t b_off = q->host_end, b_cl = b_off >> q->cluster_bits;
+	uint64_t b_off, b_cl;
 	unsigned char be[8];
 	int rc;
 
-	if (ri >= q->rt_entries) {
-		pv_log_err(TAG, "%s: refcount table full (growing it is not supported)", q->img->path);
-		return -ENOSPC;
-	}
+	if (ri >= q->rt_entries && (rc = rt_grow(q, ri)) < 0)
+		return rc;
+	if (q->rt[ri])
+		return 0; /* created while growing the table */
+	b_off = q->host_end;
+	b_cl = b_off >> q->cluster_bits;
 	void *blk = calloc(1, q->cluster_size);
 	if (!blk)
 		return -ENOMEM;
@@ -167,19 +173,96 @@ static int rb_create(struct qcow2 *q, uint64_t ri)
 	}
 	if ((rc = qcow2_pwrite_all(q->fd, blk, q->cluster_size, b_off)) < 0)
 		goto fail;
+	q->rt[ri] = b_off; /* in memory first: the update below may need range ri */
 	if (!self && (rc = qcow2_rc_update(q, b_cl, 1)) < 0)
 		goto fail;
+	if (q->rt_growing)
+		return 0;
 	/* The block must be on disk before the table points at it. */
 	if ((rc = qcow2_sync(q)) < 0)
 		goto fail;
 	qcow2_put_be(be, 8, b_off);
 	if ((rc = qcow2_pwrite_all(q->fd, be, 8, q->rt_off + ri * 8)) < 0)
 		goto fail;
-	q->rt[ri] = b_off;
 	return 0;
 fail:
+	q->rt[ri] = 0;
 	q->rb[ri] = NULL;
 	free(blk);
+	return rc;
+}
+
+/* Resizes the in-memory table (and block cache index) to n entries. */
+static int rt_resize(struct qcow2 *q, uint64_t n)
+{
+	uint64_t *rt = realloc(q->rt, n * sizeof(uint64_t));
+	if (!rt)
+		return -ENOMEM;
+	q->rt = rt;
+	void **rb = realloc(q->rb, n * sizeof(void *));
+	if (!rb)
+		return -ENOMEM;
+	q->rb = rb;
+	for (uint64_t i = q->rt_entries; i < n; i++) {
+		q->rt[i] = 0;
+		q->rb[i] = NULL;
+	}
+	q->rt_entries = n;
+	return 0;
+}
+
+/* Moves the refcount table to a bigger one at the end of the file, in an
+ * order that is safe at every step (QEMU's order): the new table's clusters
+ * get refcounts (creating refcount blocks for them as needed), the new table
+ * is written and synced, the header is switched to it with one write and
+ * synced, and only then are the old table's clusters freed (at the next
+ * metadata flush).  A crash before the switch leaks the new clusters. */
+static int rt_grow(struct qcow2 *q, uint64_t need_ri)
+{
+	uint64_t old_off = q->rt_off, old_c = q->rt_clusters, per = q->cluster_size / 8;
+	uint64_t nc = old_c * 2;
+	unsigned char hdr[12];
+	int rc;
+
+	if (q->rt_growing)
+		return -EIO; /* the new table is sized so this cannot recurse */
+	/* Room for need_ri, the table itself and its blocks, then some. */
+	while (nc * per < need_ri + 1 + 2 * (nc + 2) / q->rb_entries + 2)
+		nc *= 2;
+	if (nc * q->cluster_size > QCOW2_MAX_RT_BYTES) {
+		pv_log_err(TAG, "%s: refcount table cannot grow past %u bytes", q->img->path,
+			   QCOW2_MAX_RT_BYTES);
+		return -ENOSPC;
+	}
+	if ((rc = rt_resize(q, nc * per)) < 0)
+		return rc;
+	uint64_t new_off = q->host_end;
+	q->host_end += nc * q->cluster_size;
+	q->rt_growing = true;
+	for (uint64_t c = 0; c < nc && !rc; c++)
+		rc = qcow2_rc_update(q, (new_off >> q->cluster_bits) + c, 1);
+	q->rt_growing = false;
+	if (rc < 0)
+		return rc;
+	uint64_t *be = malloc(nc * q->cluster_size);
+	if (!be)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < q->rt_entries; i++)
+		be[i] = qcow2_be64(q->rt[i]);
+	rc = qcow2_pwrite_all(q->fd, be, nc * q->cluster_size, new_off);
+	free(be);
+	if (rc < 0 || (rc = qcow2_sync(q)) < 0)
+		return rc;
+	qcow2_put_be(hdr, 8, new_off);
+	qcow2_put_be(hdr + 8, 4, nc);
+	if ((rc = qcow2_pwrite_all(q->fd, hdr, sizeof(hdr), 48)) < 0 || (rc = qcow2_sync(q)) < 0)
+		return rc;
+	q->rt_off = new_off;
+	q->rt_clusters = (uint32_t)nc;
+	pv_log_info(TAG, "%s: refcount table grown to %llu clusters", q->img->path,
+		    (unsigned long long)nc);
+	for (uint64_t c = 0; c < old_c && !rc; c++)
+		rc = qcow2_defer_free(q, old_off + c * q->cluster_size);
 	return rc;
 }
 
@@ -195,6 +278,8 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cluster, int delta)
 		if ((rc = rb_create(q, ri)) < 0)
 			return rc;
 	}
+	if (!q->rb[ri] && !q->rt[ri])
+		return -EIO;
 	if (!q->rb[ri] && (rc = rb_load(q, ri)) < 0)
 		return rc;
 	v = rb_get(q, q->rb[ri], cluster % q->rb_entries);

@@ -5,7 +5,7 @@
 T=$(mktemp -d "$B/tmp-blk_img-XXXXXX"); trap 'rm -rf "$T"' EXIT
 have_qemu() { command -v qemu-img >/dev/null; }
 
-check img_help_documents_subcommands bash -c "'$PVKVM' img --help | grep -q 'img check FILE'"
+check img_help_documents_subcommands bash -c "'$PVKVM' img --help | grep -q 'img check \[--json\] FILE'"
 
 create_raw() {
 	"$PVKVM" img create -f raw "$T/r.raw" 3G && [ "$(stat -c %s "$T/r.raw")" = 3221225472 ] &&

@@ -89,9 +89,12 @@ static int stress(const char *img_path, const char *log_path, uint64_t seed, enu
 			int r = blk_image_reap(img, cp, 8, true);
 			if (r <= 0)
 				return 2;
-			for (int i = 0; i < r; i++)
-				if (cp[i].result < 0)
+			for (int i = 0; i < r; i++) {
+				if (cp[i].result < 0) {
+					fprintf(stderr, "write failed: %s\n", strerror((int)-cp[i].result));
 					return 2;
+				}
+			}
 			got += (unsigned)r;
 		}
 		if (batch % 4 == 3 || plen > sizeof(pending) - 1024) {
