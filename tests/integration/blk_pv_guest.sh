@@ -196,7 +196,7 @@ done
 daemon=$(pgrep -P "$bpid" | head -n 1)
 [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
 done_before=$(grep -c '^RESULT' "$work/bkill.out")
-wait "$bpid" 2>/dev/null
+{ wait "$bpid"; } 2>/dev/null
 flushed=$(tr -d '\r' <"$work/bkill.out" | sed -n 's/^blk: flushed through byte //p' | tail -n 1)
 ok_before=0
 pattern_ok "$img" $((32 << 20)) "${flushed:-$((32 << 20))}" 23 >"$work/pattern" 2>&1 && ok_before=1
