@@ -313,6 +313,14 @@ static void q_sample_cpu(struct blkback_queue *q)
 				 __ATOMIC_RELAXED);
 }
 
+/* A lone request in flight (QD1): wait for its completion spinning up to
+ * LONE_SPIN_NS instead of sleeping on the completion eventfd -- a fast disk
+ * completes within that, and the second sleep/wake-up per request was most of
+ * the backend's QD1 latency (pvkvm 4k randread QD1 p50 76 -> 43 us, QD32 IOPS
+ * unchanged, 2026-11-26).  With more in flight completions keep coming and
+ * spinning would only take the core from the polling vCPU (see poll_us). */
+#define LONE_SPIN_NS 20000ull
+
 static void *q_thread(void *arg)
 {
 	struct blkback_queue *q = arg;
@@ -335,7 +343,8 @@ static void *q_thread(void *arg)
 		}
 		if (!idle_since)
 			idle_since = now_ns();
-		if (poll_ns && now_ns() - idle_since < poll_ns) {
+		if ((poll_ns || blk_image_in_flight(q->img) == 1) &&
+		    now_ns() - idle_since < (poll_ns ? poll_ns : LONE_SPIN_NS)) {
 			__builtin_ia32_pause();
 			continue;
 		}
