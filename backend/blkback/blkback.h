@@ -127,6 +127,9 @@ struct blkback_serve_opts {
 	/* Toolstack part: once the VMM introduced the domain (its home exists),
 	 * create the device's frontend and backend directories (params). */
 	bool create;
+	/* > 0: once set up (image open, guest attached, device created), one
+	 * int is written here: 0 or the -errno blkback_serve() returns. */
+	int ready_fd;
 };
 
 struct blkback_server;

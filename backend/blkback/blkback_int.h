@@ -76,6 +76,7 @@ struct blkback_queue {
 	bool stop;                  /* atomic */
 	bool rsp_unpushed;
 	struct blkback_stats st;    /* fields updated with relaxed atomics */
+	uint64_t cpu_sampled_ns;    /* queue thread only: last q_sample_cpu() */
 };
 
 struct blkback_dev {

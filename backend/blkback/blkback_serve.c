@@ -20,6 +20,7 @@
 
 #define TAG "blkback"
 #define STATE_POLL_MS 250
+#define CLOSE_WAIT_MS 2000
 
 struct serve_ctx {
 	const struct blkback_serve_opts *o;
@@ -106,6 +107,28 @@ static enum serve_end serve_connected(struct serve_ctx *c)
 	}
 }
 
+/* Stopped (detach-disk, SIGTERM): Closing first and give the frontend up to
+ * CLOSE_WAIT_MS to finish what it has in flight and answer Closed, as Xen's
+ * hot-unplug does; a frontend that does not answer is closed anyway. */
+static void serve_close_handshake(struct serve_ctx *c)
+{
+	struct pvback_bus_dev b;
+	uint64_t t0 = ms_now();
+
+	if (pvback_bus_open(&b, c->xs, "vbd", c->domid, c->o->devid) ||
+	    pvback_bus_set_state(&b, PVBACK_STATE_CLOSING))
+		return;
+	while (ms_now() - t0 < CLOSE_WAIT_MS) {
+		int st = frontend_state(c);
+
+		if (st == 0 || st >= PVBACK_STATE_CLOSED)
+			break;
+		if (pvback_ctl_process(c->dom) < 0)
+			break;
+		usleep(10000);
+	}
+}
+
 /* The device directories must be created after the VMM introduced the
  * domain (its home owned by the guest), or they would not be the guest's. */
 static int serve_create(struct serve_ctx *c)
@@ -163,6 +186,8 @@ int blkback_serve(const struct blkback_serve_opts *o, int stop_fd)
 	enum serve_end end = END_ERROR;
 	int err = serve_setup(&c);
 
+	if (o->ready_fd > 0 && write(o->ready_fd, &err, sizeof(err)) != sizeof(err))
+		pv_log_warn(TAG, "vbd %u: ready: %s", o->devid, strerror(errno));
 	while (!err) {
 		if ((err = serve_connect(&c))) {
 			if (err != -ECANCELED && err != -ECONNRESET)
@@ -171,6 +196,8 @@ int blkback_serve(const struct blkback_serve_opts *o, int stop_fd)
 		}
 		pv_log_info(TAG, "serving %s to domain %u as vbd %u", c.dev->path, c.domid, o->devid);
 		end = serve_connected(&c);
+		if (c.xs && end == END_STOP)
+			serve_close_handshake(&c);
 		if (c.xs)
 			blkback_bus_disconnect(c.dev, c.xs, c.domid, o->devid);
 		else

@@ -50,3 +50,7 @@ CHECK_SCRIPTS += tests/integration/blk_pv_guest.sh
 # `pvkvm run --disk`: the embedded backend threads (hv/cmd_run.c calls blkback_run.h).
 PVKVM_OBJS += $(B)/obj/backend/blkback/run_disks.o
 $(B)/obj/hv/cmd_run.o $(B)/obj/hv/run_config.o: CPPFLAGS_PV += -Ibackend/blkback
+# `pvkvm attach-disk` / `detach-disk` (hot-plug; the run directory's helpers).
+PVKVM_OBJS += $(B)/obj/backend/blkback/cmd_disk.o
+$(B)/obj/backend/blkback/cmd_disk.o: CPPFLAGS_PV += -Ihv
+CHECK_SCRIPTS += tests/integration/blk_hotplug.sh

@@ -5,7 +5,9 @@
 # handshake).  Data written with verification reads back verified on every
 # engine and both cache modes, lands in the host file with the documented
 # pattern, 1 MiB requests (indirect) work, and after kill -9 of the VMM
-# while the guest writes with flushes, every byte it saw flushed is in the file.
+# while the guest writes with flushes, every byte it saw flushed is in the file;
+# after kill -9 of pvkvm-blkback and a restart, the guest resubmits what was
+# in flight and finishes verified.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -179,4 +181,38 @@ elif pattern_ok "$img" $((32 << 20)) "$flushed" 21 >"$work/pattern" 2>&1; then
 	pass test_blk_pv_guest_vmm_kill9_keeps_flushed_data
 else
 	fail test_blk_pv_guest_vmm_kill9_keeps_flushed_data "flushed through $flushed: $(cat "$work/pattern")"
+fi
+
+# kill -9 the backend daemon (pvkvm-blkback) while the guest writes with flushes, start it
+# again: the guest's pvblk notices (its requests stall, the backend is back in
+# InitWait), republishes what was in flight, and the job finishes verified;
+# every block acknowledged as flushed before the kill holds its data.
+start bkill "$img,io=io_uring,cache=writeback" \
+	"test=blk dev=pvblk0 rw=write bs=4k qd=4 size=8M offset=32M loops=1 runtime=0 verify=1 seed=23 fsync=16 readback=1"
+for _ in $(seq 200); do
+	[ "$(grep -c 'flushed through' "$work/bkill.out" 2>/dev/null)" -ge 5 ] && break
+	sleep 0.05
+done
+daemon=$(pgrep -P "$bpid" | head -n 1)
+[ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+done_before=$(grep -c '^RESULT' "$work/bkill.out")
+{ wait "$bpid"; } 2>/dev/null
+flushed=$(tr -d '\r' <"$work/bkill.out" | sed -n 's/^blk: flushed through byte //p' | tail -n 1)
+ok_before=0
+pattern_ok "$img" $((32 << 20)) "${flushed:-$((32 << 20))}" 23 >"$work/pattern" 2>&1 && ok_before=1
+timeout "$T" "$B/bin/pvkvm-blkback" --ctl "$PVKVM_RUN_DIR/bkill.ctl" \
+	--devid 51712 --disk "$img,io=io_uring,cache=writeback" --store "$store" >>"$work/bkill.back" 2>&1 &
+bpid=$!
+finish
+t=test_blk_pv_guest_backend_kill9_restart_resubmits_and_keeps_flushed_data
+if [ -z "$flushed" ] || [ -z "$daemon" ]; then
+	fail $t "no flush reported or no daemon: $(tr -d '\r' <"$work/bkill.out" | tail -n 3 | tr '\n' ' ')"
+elif [ "$done_before" != 0 ]; then
+	skip $t "the guest finished writing before the kill"
+elif [ $ok_before != 1 ]; then
+	fail $t "flushed through $flushed before the kill: $(cat "$work/pattern")"
+elif ! grep -q 'backend restarted, resubmitting' "$work/bkill.out"; then
+	fail $t "the guest did not notice the restart: $(tr -d '\r' <"$work/bkill.out" | tail -n 3 | tr '\n' ' ')"
+else
+	expect $t bkill 0 'RESULT .*rw=read.*verify_errors=0'
 fi

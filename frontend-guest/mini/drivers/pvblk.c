@@ -5,7 +5,11 @@
  * toolstack may create them after the guest started); each is connected with
  * the XenbusState handshake, one queue, a 4-page ring (128 requests).
  * Polled: submit publishes and rings at most one doorbell (only when the
- * backend sleeps), poll reaps responses. */
+ * backend sleeps), poll reaps responses.  A backend restart (pvkvm-blkback
+ * killed and started again) is noticed when requests make no progress for
+ * PVBLK_STALL_MS and the backend's state left Connected: the core then
+ * republishes every request in flight (blkfront_bus_reconnect).  Hot-unplug:
+ * wait_detach answers the backend's Closing with Closed. */
 #include "blkfront.h"
 #include "mini/blkdev.h"
 #include "mini/mini.h"
@@ -13,10 +17,15 @@
 
 #define PVBLK_MAX_DEVS 2
 #define PVBLK_ERRQ 8
+#define PVBLK_STALL_MS 50
 
 struct pvblk {
 	struct mini_blkdev bd;
 	struct blkfront bf;
+	struct pvfront_xs *xs;
+	struct pvfront_dev dev;
+	uint64_t last_progress;  /* rdtsc of the last completion or idle poll */
+	unsigned reconnects;
 	/* Requests refused before reaching the ring, completed by poll. */
 	uint64_t err_tag[PVBLK_ERRQ];
 	int err_status[PVBLK_ERRQ];
@@ -60,6 +69,27 @@ static unsigned pvblk_submit(struct mini_blkdev *bd, const struct mini_blk_req *
 	return taken;
 }
 
+/* Requests stalled: a backend that went away and came back (its state is
+ * InitWait again) gets every request in flight again. */
+static void pvblk_check_backend(struct pvblk *p)
+{
+	int st = pvfront_bus_backend_state(p->xs, &p->dev), err;
+
+	p->last_progress = mini_rdtsc();
+	if (st == PVFRONT_STATE_CONNECTED || st == 0)
+		return;
+	if (st != PVFRONT_STATE_INITWAIT && st != PVFRONT_STATE_INITIALISING)
+		return; /* Closing/Closed: being unplugged; wait_detach handles it */
+	printf("pvblk: %s: backend restarted, resubmitting %u requests\n", p->bd.name,
+	       blkfront_in_flight(&p->bf, 0));
+	err = blkfront_bus_reconnect(&p->bf, p->xs, &p->dev);
+	if (err)
+		printf("pvblk: %s: reconnect failed (%d)\n", p->bd.name, err);
+	else
+		p->reconnects++;
+	p->last_progress = mini_rdtsc();
+}
+
 static unsigned pvblk_poll(struct mini_blkdev *bd, struct mini_blk_cpl *c, unsigned max)
 {
 	struct pvblk *p = bd->priv;
@@ -75,6 +105,10 @@ static unsigned pvblk_poll(struct mini_blkdev *bd, struct mini_blk_cpl *c, unsig
 	if (got == max)
 		return got;
 	n = blkfront_poll(&p->bf, 0, cpl, max - got < 32 ? max - got : 32);
+	if (n > 0 || !blkfront_in_flight(&p->bf, 0))
+		p->last_progress = mini_rdtsc();
+	else if (n == 0 && mini_rdtsc() - p->last_progress > mini_ns_to_cycles(PVBLK_STALL_MS * 1000000ull))
+		pvblk_check_backend(p);
 	for (int i = 0; i < n; i++) {
 		c[got].tag = cpl[i].tag;
 		c[got++].status = cpl[i].status == BLKIF_RSP_OKAY ? MINI_BLK_OK :
@@ -83,7 +117,27 @@ static unsigned pvblk_poll(struct mini_blkdev *bd, struct mini_blk_cpl *c, unsig
 	return got;
 }
 
-static const struct mini_blkdev_ops pvblk_ops = { .submit = pvblk_submit, .poll = pvblk_poll };
+/* Hot-unplug: the backend goes Closing; we answer Closing, then Closed. */
+static int pvblk_wait_detach(struct mini_blkdev *bd, uint64_t timeout_ms)
+{
+	struct pvblk *p = bd->priv;
+	uint64_t t0 = mini_rdtsc(), limit = mini_ns_to_cycles(timeout_ms * 1000000);
+
+	while (pvfront_bus_backend_state(p->xs, &p->dev) < PVFRONT_STATE_CLOSING) {
+		uint64_t t1 = mini_rdtsc();
+
+		if (t1 - t0 > limit)
+			return MINI_BLK_EIO;
+		while (mini_rdtsc() - t1 < mini_ns_to_cycles(10000000))
+			; /* 10 ms between store reads */
+	}
+	if (blkfront_in_flight(&p->bf, 0) || pvfront_bus_close(p->xs, &p->dev))
+		return MINI_BLK_EIO;
+	return MINI_BLK_OK;
+}
+
+static const struct mini_blkdev_ops pvblk_ops = { .submit = pvblk_submit, .poll = pvblk_poll,
+						  .wait_detach = pvblk_wait_detach };
 
 static unsigned pvblk_probe(struct mini_blkdev **devs, unsigned max)
 {
@@ -129,6 +183,9 @@ static unsigned pvblk_probe(struct mini_blkdev **devs, unsigned max)
 		p->bd.read_only = p->bf.feat.readonly;
 		p->bd.has_flush = p->bf.feat.flush;
 		p->bd.priv = p;
+		p->xs = xs;
+		p->dev = found[i];
+		p->last_progress = mini_rdtsc();
 		printf("pvblk: %s: %s, %lu sectors of 512, sector size %u, %u entries, max I/O %u KiB%s\n",
 		       p->bd.name, found[i].nodename, (unsigned long)p->bd.capacity_sectors,
 		       p->bd.sector_size, p->bd.queue_depth, p->bd.max_io_bytes >> 10,

@@ -9,6 +9,8 @@
  *   fsync=N (after every N writes: drain, flush, and print "blk: flushed through
  *   byte X" -- for a first sequential write pass, every byte of [offset, X)
  *   is then durable; the durability tests kill the VMM and check that)
+ *   detach_wait_ms=N (at the end: print "blk: waiting for detach", wait up to
+ *   N ms for the host to unplug the device (pvkvm detach-disk), and fail if not)
  * Written data carries a per-512-byte pattern: {"MINIBLK1", sector, seed,
  * mix(sector, seed, i)...}; verify=1 checks it on every read (so a read job
  * expects the region to have been written with the same seed).  Prints fio-like
@@ -330,6 +332,21 @@ static void blk_readback(struct blk_run *r)
 	r->st.verify_errors += verify_errors;
 }
 
+/* detach_wait_ms=N: the host unplugs the device now (hot-plug tests). */
+static int blk_wait_detach(struct mini_blkdev *d)
+{
+	int rc;
+
+	if (!d->ops->wait_detach) {
+		printf("blk: %s cannot be hot-unplugged\n", d->name);
+		return -1;
+	}
+	printf("blk: waiting for detach\n");
+	rc = d->ops->wait_detach(d, mini_opt_u64("detach_wait_ms", 0));
+	printf(rc ? "blk: %s was not detached (%d)\n" : "blk: %s detached\n", d->name, rc);
+	return rc;
+}
+
 static int blk_main(const char *arg)
 {
 	struct blk_run *r = &run;
@@ -371,6 +388,8 @@ static int blk_main(const char *arg)
 	report(r, ns);
 	if (mini_opt_u64("readback", 0) && !r->st.errors)
 		blk_readback(r);
+	if (mini_opt_u64("detach_wait_ms", 0) && blk_wait_detach(r->dev))
+		r->st.errors++;
 	if (r->st.errors || r->st.verify_errors) {
 		printf("blk: FAILED: %lu I/O errors, %lu sectors failed verification\n",
 		       (unsigned long)r->st.errors, (unsigned long)r->st.verify_errors);

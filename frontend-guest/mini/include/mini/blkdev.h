@@ -37,6 +37,10 @@ struct mini_blkdev_ops {
 	unsigned (*submit)(struct mini_blkdev *d, const struct mini_blk_req *r, unsigned n);
 	/* Reaps up to max completions into c; returns how many. */
 	unsigned (*poll)(struct mini_blkdev *d, struct mini_blk_cpl *c, unsigned max);
+	/* Optional (hot-pluggable devices): waits up to timeout_ms for the host
+	 * to unplug the device and completes the unplug; nothing may be in
+	 * flight.  MINI_BLK_OK or MINI_BLK_EIO (timeout). */
+	int (*wait_detach)(struct mini_blkdev *d, uint64_t timeout_ms);
 };
 
 struct mini_blkdev {
