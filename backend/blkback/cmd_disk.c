@@ -19,6 +19,7 @@
 #include "pv_command.h"
 #include "pv_log.h"
 #include "pvback.h"
+#include "pvback_bus.h"
 #include "rundir.h"
 #include "xs_client.h"
 
@@ -80,45 +81,6 @@ static int parse_dev(const char *s, unsigned *dev)
 		return -EINVAL;
 	*dev = (unsigned)v;
 	return 0;
-}
-
-/* The guest's domain id, as its control socket tells. */
-static int disk_domid(const char *ctl, uint16_t *domid)
-{
-	struct pvback_dom *dom;
-	int err = pvback_attach(&dom, ctl, "vbd/probe");
-
-	if (err)
-		return err;
-	*domid = pvback_domid(dom);
-	pvback_detach(dom);
-	return 0;
-}
-
-static bool dev_exists(struct xs_client *c, uint16_t domid, unsigned dev)
-{
-	char path[96], *v;
-	size_t len;
-
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u/backend", domid, dev);
-	if (xs_read(c, 0, path, &v, &len))
-		return false;
-	free(v);
-	return true;
-}
-
-static void disk_rm_device(const char *store, uint16_t domid, unsigned dev)
-{
-	struct xs_client *c;
-	char path[96];
-
-	if (xs_client_open(store, &c))
-		return;
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u/%u", domid, dev);
-	xs_rm(c, 0, path);
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u", domid, dev);
-	xs_rm(c, 0, path);
-	xs_client_close(c);
 }
 
 /* The backend process: serves until SIGTERM or the guest goes away. */
@@ -188,13 +150,13 @@ static int disk_pick_dev(const char *store, uint16_t domid, unsigned want, unsig
 		return err;
 	err = -EEXIST;
 	if (want) {
-		if (!dev_exists(c, domid, want)) {
+		if (!pvback_store_dev_exists(c, "vbd", domid, want)) {
 			*dev = want;
 			err = 0;
 		}
 	} else {
 		for (unsigned i = 0; i < DISK_MAX_DEVS && err; i++)
-			if (!dev_exists(c, domid, DISK_FIRST_DEV + 16 * i)) {
+			if (!pvback_store_dev_exists(c, "vbd", domid, DISK_FIRST_DEV + 16 * i)) {
 				*dev = DISK_FIRST_DEV + 16 * i;
 				err = 0;
 			}
@@ -235,7 +197,7 @@ static int cmd_attach_disk(int argc, char **argv)
 		fprintf(stderr, "pvkvm attach-disk: no running guest '%s'\n", argv[1]);
 		return 1;
 	}
-	if ((r = disk_paths(&p, argv[1], 0)) < 0 || (r = disk_domid(p.ctl, &domid)) < 0) {
+	if ((r = disk_paths(&p, argv[1], 0)) < 0 || (r = pvback_guest_domid(p.ctl, &domid)) < 0) {
 		fprintf(stderr, "pvkvm attach-disk: %s: %s\n", p.ctl, strerror(-r));
 		return 2;
 	}
@@ -251,7 +213,7 @@ static int cmd_attach_disk(int argc, char **argv)
 	o.devid = dev;
 	if ((r = disk_spawn(&o, p.pidf))) {
 		fprintf(stderr, "pvkvm attach-disk: %s vbd/%u: %s\n", argv[1], dev, strerror(-r));
-		disk_rm_device(p.store, domid, dev);
+		pvback_store_rm_device(p.store, "vbd", domid, dev);
 		return r == -ENOENT || r == -EACCES || r == -EINVAL ? 1 : 2;
 	}
 	printf("%s: vbd/%u\n", argv[1], dev);
@@ -291,20 +253,20 @@ static int cmd_detach_disk(int argc, char **argv)
 		fprintf(stderr, "pvkvm detach-disk: %s has no hot-plugged vbd/%u\n", argv[1], dev);
 		return 1;
 	}
-	if (disk_domid(p.ctl, &domid))
+	if (pvback_guest_domid(p.ctl, &domid))
 		domid = 0;
 	if (read_pid(p.pidf, &pid) || kill((pid_t)pid, SIGTERM)) {
 		fprintf(stderr, "pvkvm detach-disk: the backend of vbd/%u is gone\n", dev);
 		unlink(p.pidf);
 		if (domid)
-			disk_rm_device(p.store, domid, dev);
+			pvback_store_rm_device(p.store, "vbd", domid, dev);
 		return 2;
 	}
 	/* The backend waits up to 2 s for the frontend's Closed. */
 	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
 		usleep(50000);
 	if (domid)
-		disk_rm_device(p.store, domid, dev);
+		pvback_store_rm_device(p.store, "vbd", domid, dev);
 	printf("%s: vbd/%u detached\n", argv[1], dev);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pvback.h"
 #include "pvback_bus.h"
 
 static int parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out)
@@ -123,4 +124,43 @@ int pvback_bus_wait_frontend(struct pvback_bus_dev *b, int lo, int hi, int timeo
 	}
 	xs_unwatch(b->c, path, token);
 	return err;
+}
+
+int pvback_guest_domid(const char *ctl_path, uint16_t *domid)
+{
+	struct pvback_dom *dom;
+	int err = pvback_attach(&dom, ctl_path, "probe");
+
+	if (err)
+		return err;
+	*domid = pvback_domid(dom);
+	pvback_detach(dom);
+	return 0;
+}
+
+bool pvback_store_dev_exists(struct xs_client *c, const char *type, uint16_t domid, unsigned dev)
+{
+	char path[96], *v;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/device/%s/%u/backend", domid, type, dev);
+	if (xs_read(c, 0, path, &v, &len))
+		return false;
+	free(v);
+	return true;
+}
+
+void pvback_store_rm_device(const char *store_sock, const char *type, uint16_t domid,
+			    unsigned dev)
+{
+	struct xs_client *c;
+	char path[96];
+
+	if (xs_client_open(store_sock, &c))
+		return;
+	snprintf(path, sizeof(path), "/local/domain/0/backend/%s/%u/%u", type, domid, dev);
+	xs_rm(c, 0, path);
+	snprintf(path, sizeof(path), "/local/domain/%u/device/%s/%u", domid, type, dev);
+	xs_rm(c, 0, path);
+	xs_client_close(c);
 }

@@ -6,6 +6,7 @@
 #ifndef PVBACK_BUS_H
 #define PVBACK_BUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "xs_client.h"
@@ -37,5 +38,14 @@ int pvback_bus_read_fe_uint(struct pvback_bus_dev *b, const char *key, uint64_t 
 /* Waits (watch on the frontend's state) until its state is in
  * [lo, hi]; returns the state or -errno (-ETIMEDOUT). */
 int pvback_bus_wait_frontend(struct pvback_bus_dev *b, int lo, int hi, int timeout_ms);
+
+/* Hot-plug helpers for `pvkvm attach-*` / `detach-*`. */
+/* The domain id of the guest behind ctl_path (a short attach).  0 or -errno. */
+int pvback_guest_domid(const char *ctl_path, uint16_t *domid);
+/* Whether /local/domain/<domid>/device/<type>/<dev> names a backend. */
+bool pvback_store_dev_exists(struct xs_client *c, const char *type, uint16_t domid, unsigned dev);
+/* Removes the device's backend and frontend directories (best effort). */
+void pvback_store_rm_device(const char *store_sock, const char *type, uint16_t domid,
+			    unsigned dev);
 
 #endif

@@ -18,11 +18,11 @@
 #include "netback_bus.h"
 #include "pv_command.h"
 #include "pv_log.h"
+#include "pvback_bus.h"
 #include "rundir.h"
 #include "store_dom.h"
 #include "xs_client.h"
 
-#define IFACE_DOMID 1 /* every guest is domain 1 for now (hv/pv/vm_pv.c) */
 
 static void attach_usage(FILE *f)
 {
@@ -64,21 +64,15 @@ static int iface_paths(const char *name, unsigned dev, char *ctl, char *store, c
 }
 
 /* The first device id without a frontend directory. */
-static unsigned iface_free_dev(const char *store)
+static unsigned iface_free_dev(const char *store, uint16_t domid)
 {
 	struct xs_client *c;
-	char path[96], *v;
-	size_t len;
 	unsigned dev = 0;
 
 	if (xs_client_open(store, &c))
 		return 0;
-	for (; dev < 64; dev++) {
-		snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u/backend", IFACE_DOMID, dev);
-		if (xs_read(c, 0, path, &v, &len))
-			break;
-		free(v);
-	}
+	while (dev < 64 && pvback_store_dev_exists(c, "vif", domid, dev))
+		dev++;
 	xs_client_close(c);
 	return dev;
 }
@@ -115,20 +109,6 @@ static int iface_serve(struct net_back_opts *o, const char *pidf, int ready_fd)
 		net_back_close(nb);
 	unlink(pidf);
 	return 0;
-}
-
-static void iface_rm_device(const char *store, unsigned dev)
-{
-	struct xs_client *c;
-	char path[96];
-
-	if (xs_client_open(store, &c))
-		return;
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u/%u", IFACE_DOMID, dev);
-	xs_rm(c, 0, path);
-	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/%u", IFACE_DOMID, dev);
-	xs_rm(c, 0, path);
-	xs_client_close(c);
 }
 
 /* Forks the backend process; returns in the parent once it runs (0) or failed. */
@@ -175,7 +155,7 @@ static int parse_dev(const char *s, unsigned *dev)
 static int cmd_attach_interface(int argc, char **argv)
 {
 	char ctl[320], store[320], pidf[320], err[256];
-	struct net_back_opts o = { .domid = IFACE_DOMID };
+	struct net_back_opts o = { 0 };
 	pid_t vmm;
 	unsigned dev = 0;
 	bool have_dev = false;
@@ -199,21 +179,25 @@ static int cmd_attach_interface(int argc, char **argv)
 		fprintf(stderr, "pvkvm attach-interface: run directory: %s\n", strerror(-r));
 		return 2;
 	}
+	if ((r = pvback_guest_domid(ctl, &o.domid)) < 0) {
+		fprintf(stderr, "pvkvm attach-interface: %s: control socket: %s\n", argv[1], strerror(-r));
+		return 2;
+	}
 	if (!have_dev)
-		dev = iface_free_dev(store);
+		dev = iface_free_dev(store, o.domid);
 	iface_paths(argv[1], dev, ctl, store, pidf, sizeof(ctl));
-	if (net_nic_parse(argv[2], IFACE_DOMID, dev, &o.cfg, err, sizeof(err))) {
+	if (net_nic_parse(argv[2], o.domid, dev, &o.cfg, err, sizeof(err))) {
 		fprintf(stderr, "pvkvm attach-interface: %s\n", err);
 		return 1;
 	}
 	o.ctl_path = ctl;
 	o.store_sock = store;
 	o.devid = dev;
-	if ((r = pv_store_add_device(store, IFACE_DOMID, "vif", dev, NULL, NULL, 0)) ||
+	if ((r = pv_store_add_device(store, o.domid, "vif", dev, NULL, NULL, 0)) ||
 	    (r = iface_spawn(&o, pidf))) {
 		fprintf(stderr, "pvkvm attach-interface: %s vif/%u on %s: %s\n", argv[1], dev,
 			o.cfg.tap, strerror(-r));
-		iface_rm_device(store, dev);
+		pvback_store_rm_device(store, "vif", o.domid, dev);
 		return 2;
 	}
 	printf("%s: vif/%u on %s\n", argv[1], dev, o.cfg.tap);
@@ -223,6 +207,7 @@ static int cmd_attach_interface(int argc, char **argv)
 static int cmd_detach_interface(int argc, char **argv)
 {
 	char ctl[320], store[320], pidf[320], buf[32] = "";
+	uint16_t domid = 0;
 	unsigned dev;
 	long pid;
 	FILE *f;
@@ -244,16 +229,20 @@ static int cmd_detach_interface(int argc, char **argv)
 		buf[0] = '\0';
 	fclose(f);
 	pid = strtol(buf, NULL, 10);
+	if (pvback_guest_domid(ctl, &domid))
+		domid = 0; /* guest gone: nothing of it left to clean in the store */
 	if (pid <= 1 || kill((pid_t)pid, SIGTERM)) {
 		fprintf(stderr, "pvkvm detach-interface: vif/%u backend (pid '%s') is gone\n", dev, buf);
 		unlink(pidf);
-		iface_rm_device(store, dev);
+		if (domid)
+			pvback_store_rm_device(store, "vif", domid, dev);
 		return 2;
 	}
 	/* Its net_back_close() waits up to a second for a frontend step. */
 	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
 		usleep(50000);
-	iface_rm_device(store, dev);
+	if (domid)
+		pvback_store_rm_device(store, "vif", domid, dev);
 	printf("%s: vif/%u detached\n", argv[1], dev);
 	return 0;
 }

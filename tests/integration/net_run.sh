@@ -150,3 +150,29 @@ if [ "$mac" = 52:54:00:aa:bb:07 ] && [ "$mtu" = 4000 ] && [ "$rc" = 0 ]; then
 else
 	fail test_net_run_xml_interface_model_pv_served "mac '$mac' mtu '$mtu' rc $rc: $(tail -n 2 "$work/xml.out" | tr '\n' ' ')"
 fi
+
+# Hot-plug into a guest that is not domain 1: two guests run, the second gets
+# domid 2, and attach-interface must publish its vif under domain 2.
+timeout 30 "$PVKVM" run --name domone --kernel "$ELF" --mem 64M --console none \
+	--append "test=pv:store host=1" >"$work/one.out" 2>&1 &
+g1=$!
+for _ in $(seq 100); do [ -n "$(st read /local/domain/1/name)" ] && break; sleep 0.1; done
+timeout 30 "$PVKVM" run --name domtwo --kernel "$ELF" --mem 64M --console none \
+	--append "test=pv:store host=1" >"$work/two.out" 2>&1 &
+g2=$!
+for _ in $(seq 100); do [ -n "$(st read /local/domain/2/name)" ] && break; sleep 0.1; done
+out=$(timeout 10 "$PVKVM" attach-interface domtwo tap=pvd2 2>&1)
+fe=$(st read /local/domain/2/device/vif/0/backend)
+wrong=$(st read /local/domain/1/device/vif/0/backend)
+timeout 10 "$PVKVM" detach-interface domtwo --dev 0 >/dev/null 2>&1
+gone=$(st read /local/domain/2/device/vif/0/backend)
+for d in 1 2; do
+	st write /local/domain/$d/data/host ping >/dev/null
+	st write /local/domain/$d/data/done 1 >/dev/null
+done
+wait "$g1" "$g2" 2>/dev/null
+if [ "$fe" = /local/domain/0/backend/vif/2/0 ] && [ -z "$wrong" ] && [ -z "$gone" ]; then
+	pass test_net_attach_interface_uses_the_guests_domid
+else
+	fail test_net_attach_interface_uses_the_guests_domid "'$out', dom2 fe '$fe', dom1 fe '$wrong', after detach '$gone'"
+fi
